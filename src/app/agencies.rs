@@ -1,0 +1,204 @@
+//! Agencies: created and verified by platform admins; seen by their own members.
+
+use super::{App, AppError, Principal, Result};
+use crate::domain::Role;
+use crate::domain::area::{self, Shape};
+use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::validation::Problems;
+use crate::store::{AgencyChanges, AgencyRecord, AuditEntry, NewAgency};
+
+/// The kinds of agency that may ask for footage.
+pub const AGENCY_KINDS: [&str; 2] = ["law_enforcement", "fire"];
+
+/// A new agency, as given by an admin.
+#[derive(Debug, Clone)]
+pub struct AgencyInput {
+    /// Public name, e.g. "Riverton Police Department".
+    pub name: String,
+    /// `law_enforcement` or `fire`.
+    pub kind: String,
+    /// GeoJSON Polygon or MultiPolygon.
+    pub jurisdiction: serde_json::Value,
+    /// Verified now.
+    pub verified: bool,
+    /// Evidence account enabled now.
+    pub evidence_enabled: bool,
+}
+
+/// A change to an agency; absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct AgencyUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New jurisdiction.
+    pub jurisdiction: Option<serde_json::Value>,
+    /// Verify or unverify.
+    pub verified: Option<bool>,
+    /// Enable or disable the evidence account.
+    pub evidence_enabled: Option<bool>,
+}
+
+fn check_name(p: &mut Problems, name: &str) {
+    let len = name.trim().chars().count();
+    if len == 0 {
+        p.add("name", "is required");
+    } else if len > 200 {
+        p.add(
+            "name",
+            format!("is {len} characters long; the limit is 200"),
+        );
+    }
+}
+
+impl App {
+    /// Creates an agency (platform admins only).
+    pub async fn create_agency(&self, who: &Principal, input: AgencyInput) -> Result<AgencyRecord> {
+        self.require_role(who, &[Role::Admin], "agencies").await?;
+        let mut p = Problems::new();
+        check_name(&mut p, &input.name);
+        if !AGENCY_KINDS.contains(&input.kind.as_str()) {
+            p.add(
+                "kind",
+                format!("{:?} is not one of {}", input.kind, AGENCY_KINDS.join(", ")),
+            );
+        }
+        p.check(
+            "jurisdiction",
+            area::parse(&input.jurisdiction, Shape::PolygonOrMulti).map(|_| ()),
+        );
+        p.finish("invalid_input", "The agency is not valid")?;
+        let agency = self
+            .db
+            .insert_agency(
+                &NewAgency {
+                    name: input.name.trim(),
+                    kind: &input.kind,
+                    jurisdiction: &input.jurisdiction,
+                    verified: input.verified,
+                    evidence_enabled: input.evidence_enabled,
+                },
+                self.now(),
+            )
+            .await?;
+        let detail = format!(
+            "name={:?} verified={} evidence_enabled={}",
+            agency.name, agency.verified, agency.evidence_enabled
+        );
+        self.audit_agency(who, AuditAction::AgencyCreate, &agency.id, &detail)
+            .await?;
+        Ok(agency)
+    }
+
+    /// Verifies an agency, enables its evidence account, renames it or redraws its
+    /// jurisdiction (platform admins only).
+    pub async fn update_agency(
+        &self,
+        who: &Principal,
+        id: &str,
+        update: AgencyUpdate,
+    ) -> Result<AgencyRecord> {
+        self.require_role(who, &[Role::Admin], "agencies").await?;
+        let mut p = Problems::new();
+        if let Some(name) = &update.name {
+            check_name(&mut p, name);
+        }
+        if let Some(j) = &update.jurisdiction {
+            p.check(
+                "jurisdiction",
+                area::parse(j, Shape::PolygonOrMulti).map(|_| ()),
+            );
+        }
+        p.finish("invalid_input", "The change is not valid")?;
+        let changes = AgencyChanges {
+            name: update.name.map(|n| n.trim().to_owned()),
+            jurisdiction: update.jurisdiction,
+            verified: update.verified,
+            evidence_enabled: update.evidence_enabled,
+        };
+        let agency = self
+            .db
+            .update_agency(id, &changes, self.now())
+            .await?
+            .ok_or(AppError::NotFound("agency"))?;
+        let mut parts = Vec::new();
+        if let Some(v) = changes.verified {
+            parts.push(format!("verified={v}"));
+        }
+        if let Some(v) = changes.evidence_enabled {
+            parts.push(format!("evidence_enabled={v}"));
+        }
+        if changes.name.is_some() {
+            parts.push(format!("name={:?}", agency.name));
+        }
+        if changes.jurisdiction.is_some() {
+            parts.push("jurisdiction".into());
+        }
+        self.audit_agency(who, AuditAction::AgencyUpdate, &agency.id, &parts.join(" "))
+            .await?;
+        Ok(agency)
+    }
+
+    /// Agencies the caller may see: all for admins and moderators, their own for members.
+    pub async fn list_agencies(&self, who: &Principal) -> Result<Vec<AgencyRecord>> {
+        self.require_role(
+            who,
+            &[
+                Role::Admin,
+                Role::Moderator,
+                Role::AgencyAdmin,
+                Role::Investigator,
+            ],
+            "agencies",
+        )
+        .await?;
+        match (who.role, &who.agency_id) {
+            (Role::Admin | Role::Moderator, _) => Ok(self.db.agencies().await?),
+            (_, Some(own)) => Ok(self.db.agency(own).await?.into_iter().collect()),
+            (_, None) => Ok(Vec::new()),
+        }
+    }
+
+    /// One agency; another agency's answers 404 to agency members.
+    pub async fn get_agency(&self, who: &Principal, id: &str) -> Result<AgencyRecord> {
+        self.require_role(
+            who,
+            &[
+                Role::Admin,
+                Role::Moderator,
+                Role::AgencyAdmin,
+                Role::Investigator,
+            ],
+            "agencies",
+        )
+        .await?;
+        let visible = matches!(who.role, Role::Admin | Role::Moderator)
+            || who.agency_id.as_deref() == Some(id);
+        let agency = self.db.agency(id).await?;
+        match agency {
+            Some(a) if visible => Ok(a),
+            _ => Err(self
+                .not_found_for(who, &format!("agency:{id}"), "agency")
+                .await),
+        }
+    }
+
+    async fn audit_agency(
+        &self,
+        who: &Principal,
+        action: AuditAction,
+        id: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let target = format!("agency:{id}");
+        self.audit(AuditEntry {
+            actor_id: Some(&who.user_id),
+            actor_email: Some(&who.email),
+            action,
+            target: Some(&target),
+            source_ip: who.source_ip.as_deref(),
+            outcome: Outcome::Success,
+            detail: Some(detail),
+        })
+        .await
+    }
+}

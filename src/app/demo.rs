@@ -1,0 +1,281 @@
+//! `canvass serve --demo`: a small city to try Canvass with, seeded into an empty database.
+//!
+//! Riverton is fictional; its streets follow a grid so every address is plausible and
+//! every home lies inside the police department's jurisdiction.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::auth::hash_password;
+use super::{App, Result};
+use crate::domain::{Role, mfa};
+use crate::store::{NewAgency, NewUser};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "riverton-demo-2026";
+/// How many residents the demo city has.
+pub const DEMO_RESIDENTS: usize = 60;
+
+/// The jurisdiction's bounds: (west, south, east, north), about 4.7 km by 3.3 km.
+pub const BOUNDS: (f64, f64, f64, f64) = (-122.690, 45.500, -122.630, 45.530);
+
+const STREETS: [&str; 12] = [
+    "Alder St",
+    "Ash St",
+    "Birch St",
+    "Cedar St",
+    "Elm St",
+    "Fir St",
+    "Hawthorne Blvd",
+    "Juniper St",
+    "Laurel St",
+    "Maple St",
+    "Oak St",
+    "Willow St",
+];
+const FIRST: [&str; 20] = [
+    "Maria", "James", "Aisha", "Chen", "Olivia", "Mateo", "Priya", "Noah", "Fatima", "Liam",
+    "Sofia", "Kenji", "Amara", "Lucas", "Hannah", "Diego", "Grace", "Omar", "Elena", "Samuel",
+];
+const LAST: [&str; 15] = [
+    "Garcia",
+    "Nguyen",
+    "Okafor",
+    "Smith",
+    "Kowalski",
+    "Haddad",
+    "Johansson",
+    "Patel",
+    "Rossi",
+    "Kim",
+    "Silva",
+    "Brown",
+    "Ivanova",
+    "Mendes",
+    "Walker",
+];
+
+/// One demo account, as printed.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    /// What the account is for.
+    pub role: Role,
+    /// Its email.
+    pub email: String,
+    /// Its TOTP secret, for staff.
+    pub totp_secret: Option<String>,
+}
+
+/// What was seeded.
+#[derive(Debug, Clone)]
+pub struct DemoCity {
+    /// Staff accounts first, then residents.
+    pub accounts: Vec<DemoAccount>,
+}
+
+/// A deterministic sequence in [0, 1): the demo is the same every time.
+fn unit(i: usize, salt: u64) -> f64 {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^= x >> 33;
+    (x >> 11) as f64 / (1_u64 << 53) as f64
+}
+
+/// The i-th resident's home: a point inside the bounds and its street address.
+pub fn demo_home(i: usize) -> (f64, f64, String) {
+    let (w, s, e, n) = BOUNDS;
+    // Keep a margin so homes are well inside the jurisdiction, not on its edge.
+    let lon = w + (e - w) * (0.03 + 0.94 * unit(i, 1));
+    let lat = s + (n - s) * (0.03 + 0.94 * unit(i, 2));
+    // East-west streets are named, avenues are numbered; 100 house numbers a block.
+    let street = STREETS[((lat - s) / (n - s) * STREETS.len() as f64) as usize % STREETS.len()];
+    let number = 100 + ((lon - w) / (e - w) * 3000.0) as u32 / 2 * 2 + (i as u32 % 2);
+    (lat, lon, format!("{number} {street}, Riverton, OR 97214"))
+}
+
+impl App {
+    /// Seeds the demo city when the database has no accounts; `None` when it already has some.
+    pub async fn seed_demo(&self) -> Result<Option<DemoCity>> {
+        if self.db.count_users().await? > 0 {
+            return Ok(None);
+        }
+        let now = self.now();
+        let (w, s, e, n) = BOUNDS;
+        let jurisdiction =
+            json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]});
+        let agency = self
+            .db
+            .insert_agency(
+                &NewAgency {
+                    name: "Riverton Police Department",
+                    kind: "law_enforcement",
+                    jurisdiction: &jurisdiction,
+                    verified: true,
+                    evidence_enabled: true,
+                },
+                now,
+            )
+            .await?;
+        // One hash for every demo account: they share a password, and Argon2 is slow on purpose.
+        let hash = hash_password(DEMO_PASSWORD.to_owned()).await?;
+        let staff = [
+            (Role::Admin, "admin@canvass.example", "Platform Admin", None),
+            (
+                Role::Moderator,
+                "moderator@canvass.example",
+                "Morgan Reyes",
+                None,
+            ),
+            (
+                Role::AgencyAdmin,
+                "chief@rivertonpd.example",
+                "Chief Dana Holt",
+                Some(agency.id.as_str()),
+            ),
+            (
+                Role::Investigator,
+                "arivera@rivertonpd.example",
+                "Det. A. Rivera",
+                Some(agency.id.as_str()),
+            ),
+            (
+                Role::Investigator,
+                "jkim@rivertonpd.example",
+                "Det. J. Kim",
+                Some(agency.id.as_str()),
+            ),
+        ];
+        let mut accounts = Vec::new();
+        for (role, email, name, agency_id) in staff {
+            let user = self
+                .db
+                .insert_user(
+                    &NewUser {
+                        email,
+                        password_hash: &hash,
+                        role,
+                        agency_id,
+                        display_name: Some(name),
+                        home_address: None,
+                        home: None,
+                    },
+                    now,
+                )
+                .await?;
+            let secret = mfa::new_secret();
+            self.db.set_totp_secret(&user.id, &secret, now).await?;
+            self.db.enable_totp(&user.id, now).await?;
+            accounts.push(DemoAccount {
+                role,
+                email: email.to_owned(),
+                totp_secret: Some(secret),
+            });
+        }
+        for i in 0..DEMO_RESIDENTS {
+            let (lat, lon, address) = demo_home(i);
+            let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
+            let email = format!("resident{:02}@riverton.example", i + 1);
+            self.db
+                .insert_user(
+                    &NewUser {
+                        email: &email,
+                        password_hash: &hash,
+                        role: Role::Resident,
+                        agency_id: None,
+                        display_name: Some(&name),
+                        home_address: Some(&address),
+                        home: Some((lat, lon)),
+                    },
+                    now,
+                )
+                .await?;
+            accounts.push(DemoAccount {
+                role: Role::Resident,
+                email,
+                totp_secret: None,
+            });
+        }
+        Ok(Some(DemoCity { accounts }))
+    }
+}
+
+impl DemoCity {
+    /// The accounts to log in with, as a table for the terminal.
+    pub fn describe(&self, public_url: &str, require_staff_mfa: bool) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Demo city seeded: Riverton Police Department (verified, evidence account on)"
+        );
+        let _ = writeln!(out, "Every demo account's password: {DEMO_PASSWORD}");
+        let _ = writeln!(
+            out,
+            "Sign in at {public_url} or POST {public_url}/api/v1/auth/login"
+        );
+        if require_staff_mfa {
+            let _ = writeln!(
+                out,
+                "Staff need a TOTP code: add the secret to an authenticator app, or run `oathtool --totp -b SECRET`."
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Staff MFA is off (require_staff_mfa = false): staff sign in with the password alone."
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{:<14} {:<32} TOTP secret", "role", "email");
+        for a in self.accounts.iter().filter(|a| a.role.is_staff()) {
+            let _ = writeln!(
+                out,
+                "{:<14} {:<32} {}",
+                a.role.as_str(),
+                a.email,
+                a.totp_secret.as_deref().unwrap_or("-")
+            );
+        }
+        let residents: Vec<&DemoAccount> = self
+            .accounts
+            .iter()
+            .filter(|a| !a.role.is_staff())
+            .collect();
+        if let (Some(first), Some(last)) = (residents.first(), residents.last()) {
+            let _ = writeln!(
+                out,
+                "{:<14} {} … {} ({} residents)",
+                "resident",
+                first.email,
+                last.email,
+                residents.len()
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn homes_are_inside_the_jurisdiction_and_spread_out() {
+        let (w, s, e, n) = BOUNDS;
+        let homes: Vec<_> = (0..DEMO_RESIDENTS).map(demo_home).collect();
+        for (lat, lon, addr) in &homes {
+            assert!(*lon > w && *lon < e && *lat > s && *lat < n, "{addr}");
+            assert!(addr.ends_with("Riverton, OR 97214"));
+        }
+        // Every quarter of the city has someone living in it.
+        let mid_lat = (s + n) / 2.0;
+        let mid_lon = (w + e) / 2.0;
+        for (north, east) in [(false, false), (false, true), (true, false), (true, true)] {
+            assert!(
+                homes
+                    .iter()
+                    .any(|(lat, lon, _)| (*lat > mid_lat) == north && (*lon > mid_lon) == east)
+            );
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The use-case error. `web::error` maps it to the JSON error shape in one place.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::ValidationError;
+use crate::store::StoreError;
+
+/// Why a use case refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input broke rules; `details` lists each field.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// No valid session.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// Wrong email or password (never says which).
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    /// The account has a second factor and the login carried no code.
+    #[error("this account needs a one-time code from its authenticator app (field `totp`)")]
+    MfaRequired,
+    /// The one-time code is wrong, expired or already used.
+    #[error("the one-time code is wrong, expired or already used")]
+    InvalidTotp,
+    /// The session may only enroll a second factor.
+    #[error("set up the second factor first: POST /api/v1/me/mfa/enroll, then /confirm")]
+    MfaEnrollmentRequired,
+    /// Authorization refused.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such object, or another tenant's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The change conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// What to do about it.
+        message: String,
+    },
+    /// Locked after repeated failed logins.
+    #[error("the account is locked after repeated failed logins until {until}")]
+    Locked {
+        /// When the lock ends.
+        until: DateTime<Utc>,
+    },
+    /// Persistence failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else that is our fault.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// The stable snake_case code clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(v) => v.code,
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::MfaRequired => "mfa_required",
+            AppError::InvalidTotp => "invalid_totp",
+            AppError::MfaEnrollmentRequired => "mfa_enrollment_required",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict { code, .. } => code,
+            AppError::Locked { .. } => "account_locked",
+            AppError::Store(_) | AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Shorthand for use-case results.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,114 @@
+//! Use cases: one function per thing a user does. Each takes the acting [`Principal`],
+//! checks authorization here (and only here), and answers [`AppError`].
+
+pub mod accounts;
+pub mod agencies;
+pub mod audit;
+pub mod auth;
+pub mod demo;
+mod error;
+
+pub use error::{AppError, Result};
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::domain::Role;
+use crate::domain::audit::{AuditAction, Outcome};
+use crate::store::{AuditEntry, Db};
+
+/// Everything a use case needs: the database and the settings.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The database.
+    pub db: Db,
+    /// The settings the service runs with.
+    pub settings: Arc<Settings>,
+}
+
+/// The signed-in account making a request, as established by its session.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The account's id.
+    pub user_id: String,
+    /// The account's email.
+    pub email: String,
+    /// The account's role.
+    pub role: Role,
+    /// The agency, for agency members.
+    pub agency_id: Option<String>,
+    /// The account's display name.
+    pub display_name: Option<String>,
+    /// Hash of the session token, to end this session at logout.
+    pub session_hash: String,
+    /// The session may only enroll and confirm a second factor.
+    pub mfa_pending: bool,
+    /// Where the request came from, for the audit log.
+    pub source_ip: Option<String>,
+}
+
+impl App {
+    /// The current time. One place, so every rule sees the same clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// Appends to the audit log. A failure to audit fails the action: an unaudited
+    /// security event is worse than a refused one.
+    pub(crate) async fn audit(&self, entry: AuditEntry<'_>) -> Result<()> {
+        self.db.append_audit(&entry, self.now()).await?;
+        Ok(())
+    }
+
+    /// Records a refusal by `who` of `action` on `target` and answers `error`.
+    async fn deny(&self, who: &Principal, target: &str, error: AppError) -> AppError {
+        let detail = error.code();
+        let logged = self
+            .audit(AuditEntry {
+                actor_id: Some(&who.user_id),
+                actor_email: Some(&who.email),
+                action: AuditAction::AccessDenied,
+                target: Some(target),
+                source_ip: who.source_ip.as_deref(),
+                outcome: Outcome::Denied,
+                detail: Some(detail),
+            })
+            .await;
+        match logged {
+            Ok(()) => error,
+            Err(e) => e,
+        }
+    }
+
+    /// Refuses with 403 unless `who` has one of `roles`; the refusal is audited.
+    pub(crate) async fn require_role(
+        &self,
+        who: &Principal,
+        roles: &[Role],
+        target: &str,
+    ) -> Result<()> {
+        if roles.contains(&who.role) {
+            Ok(())
+        } else {
+            Err(self
+                .deny(
+                    who,
+                    target,
+                    AppError::Forbidden("your role may not do this"),
+                )
+                .await)
+        }
+    }
+
+    /// Answers 404 for another tenant's object, as if it did not exist; the attempt is audited.
+    pub(crate) async fn not_found_for(
+        &self,
+        who: &Principal,
+        target: &str,
+        what: &'static str,
+    ) -> AppError {
+        self.deny(who, target, AppError::NotFound(what)).await
+    }
+}

@@ -1,0 +1,159 @@
+//! The `canvass` command: parses the command line and hands over to the library.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use canvass::app::App;
+use canvass::app::accounts::StaffAccount;
+use canvass::config::{SettingArgs, Settings};
+use canvass::store::Db;
+
+/// Verified agencies ask one neighbourhood for camera footage of one incident; residents
+/// share clips voluntarily, as evidence with a chain of custody.
+#[derive(Debug, Parser)]
+#[command(name = "canvass", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the service. Every setting below is also a TOML key (`--config`) and a
+    /// `CANVASS_*` variable; flags win over variables, which win over the file.
+    Serve {
+        #[command(flatten)]
+        settings: SettingArgs,
+        /// Seed a demo city into an empty database and print the accounts to log in with.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Administration from the server's shell.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Creates a platform admin. The password comes from CANVASS_ADMIN_PASSWORD, else a prompt.
+    CreateAdmin {
+        /// The admin's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        settings: SettingArgs,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn load(settings: &SettingArgs) -> Result<Settings, ExitCode> {
+    Settings::load(settings).map_err(|e| {
+        eprintln!("canvass: {e}");
+        ExitCode::from(2)
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve { settings, demo } => match load(&settings) {
+            Ok(s) => serve(s, demo).await,
+            Err(code) => return code,
+        },
+        Command::Admin {
+            command: AdminCommand::CreateAdmin { email, settings },
+        } => match load(&settings) {
+            Ok(s) => create_admin(s, &email).await,
+            Err(code) => return code,
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("canvass: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let running = canvass::server::start(settings).await?;
+    if demo {
+        match running.app.seed_demo().await? {
+            Some(city) => {
+                let s = &running.app.settings;
+                println!("{}", city.describe(&s.public_url, s.require_staff_mfa));
+            }
+            None => {
+                println!("The database already has accounts; the demo city was not seeded again.")
+            }
+        }
+    }
+    println!("Canvass is serving on http://{}", running.addr);
+    let stopped = running.app.clone();
+    tokio::select! {
+        r = running.wait() => r,
+        _ = tokio::signal::ctrl_c() => {
+            stopped.db.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn create_admin(settings: Settings, email: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let db = Db::connect(&settings.database_url).await?;
+    let password = match std::env::var("CANVASS_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            print!("Password for {email}: ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let app = App {
+        db,
+        settings: std::sync::Arc::new(settings),
+    };
+    let user = app
+        .create_admin(StaffAccount {
+            email: email.to_owned(),
+            password,
+            display_name: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}{}", details(&e)))?;
+    println!(
+        "Created admin {} ({}). Sign in and enroll a second factor.",
+        user.email, user.id
+    );
+    app.db.close().await;
+    Ok(())
+}
+
+fn details(e: &canvass::app::AppError) -> String {
+    match e {
+        canvass::app::AppError::Invalid(v) => v
+            .details
+            .iter()
+            .map(|(field, problems)| format!("\n  {field}: {}", problems.join("; ")))
+            .collect(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,99 @@
+//! Starting the service: data folder, database, HTTP listener and background jobs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::config::{Settings, redact_url};
+use crate::store::Db;
+use crate::web::{self, AppState};
+
+/// A running service.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    /// The use cases, for seeding and tests.
+    pub app: App,
+    stop: oneshot::Sender<()>,
+    served: JoinHandle<std::io::Result<()>>,
+    sweeper: JoinHandle<()>,
+}
+
+/// Opens the database (running migrations), binds the listener and starts serving.
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+    let db = Db::connect(&settings.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database at {}",
+            redact_url(&settings.database_url)
+        )
+    })?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let app = App {
+        db,
+        settings: Arc::new(settings),
+    };
+    let state = AppState::new(app.clone());
+    let sweeper = tokio::spawn(crate::jobs::sweep_forever(
+        app.clone(),
+        Some(state.limits.clone()),
+    ));
+    let router = web::router(state);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    tracing::info!(
+        %addr,
+        database = %redact_url(&app.settings.database_url),
+        ms = started.elapsed().as_millis() as u64,
+        "canvass is serving"
+    );
+    if app.settings.smtp_url.is_none() {
+        tracing::info!("email is off: no smtp_url is set");
+    }
+    Ok(Running {
+        addr,
+        app,
+        stop,
+        served,
+        sweeper,
+    })
+}
+
+impl Running {
+    /// Waits until the server stops on its own (it does not, unless it fails).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let result = self.served.await;
+        self.sweeper.abort();
+        result??;
+        Ok(())
+    }
+
+    /// Stops accepting, finishes requests in flight, and closes the database.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.sweeper.abort();
+        self.served.await??;
+        self.app.db.close().await;
+        Ok(())
+    }
+}

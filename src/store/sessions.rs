@@ -1,0 +1,115 @@
+//! Rows of `sessions`: one per login, found by the SHA-256 of its bearer token.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Db, Result, flag, parse_ts, ts};
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Whose session it is.
+    pub user_id: String,
+    /// A session that may only enroll and confirm a second factor.
+    pub mfa_pending: bool,
+    /// Last request seen (coarse; see `domain::session::TOUCH_INTERVAL`).
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+    /// Set at logout.
+    pub revoked: bool,
+}
+
+impl Db {
+    /// Stores a new session.
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        mfa_pending: bool,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let now = ts(now);
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, mfa_pending, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(mfa_pending)
+        .bind(now)
+        .bind(ts(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The session for this token hash, if any.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "SELECT token_hash, user_id, mfa_pending, last_seen_at, expires_at, revoked_at \
+             FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRecord {
+            token_hash: row.try_get("token_hash")?,
+            user_id: row.try_get("user_id")?,
+            mfa_pending: flag(&row, "mfa_pending")?,
+            last_seen_at: parse_ts(&row.try_get::<String, _>("last_seen_at")?)?,
+            expires_at: parse_ts(&row.try_get::<String, _>("expires_at")?)?,
+            revoked: row.try_get::<Option<String>, _>("revoked_at")?.is_some(),
+        }))
+    }
+
+    /// Moves `last_seen_at` forward (for the idle limit).
+    pub async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(ts(now))
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub async fn revoke_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends every session of an account (removal from an agency, disabling).
+    pub async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes sessions that ended before `cutoff`; they can never be used again.
+    pub async fn delete_sessions_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        let cutoff = ts(cutoff);
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
