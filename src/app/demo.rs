@@ -77,7 +77,9 @@ pub struct DemoCity {
 /// A deterministic sequence in [0, 1): the demo is the same every time.
 fn unit(i: usize, salt: u64) -> f64 {
     // splitmix64 of a distinct input per (i, salt), so the two coordinates are independent.
-    let mut x = ((i as u64) << 8 | salt).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut x = ((i as u64) << 8 | salt)
+        .wrapping_add(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 31;

@@ -1,0 +1,314 @@
+//! The test harness: starts the real server on an ephemeral port with a fresh database and
+//! talks HTTP to it.
+//!
+//! The backend comes from `CANVASS_TEST_DATABASE_URL`: unset means a new SQLite file per test;
+//! `postgres://…` means a new PostgreSQL database per test on that server.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use canvass::config::{SettingArgs, Settings};
+use canvass::domain::{Role, mfa};
+use canvass::server::Running;
+use canvass::store::NewUser;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A password that passes the policy.
+pub const PASSWORD: &str = "tandem-otter-lantern-42";
+
+/// Which database this test run uses.
+pub fn backend() -> &'static str {
+    match std::env::var("CANVASS_TEST_DATABASE_URL") {
+        Ok(u) if u.starts_with("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+/// A fresh database URL: a new SQLite file under `dir`, or a new PostgreSQL database.
+async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("CANVASS_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            sqlx::any::install_default_drivers();
+            let name = format!("canvass_t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&server)
+                .await
+                .expect("connect to the PostgreSQL server in CANVASS_TEST_DATABASE_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create a test database");
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("canvass.db").display()),
+    }
+}
+
+/// A signed-in account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Its bearer token.
+    pub token: String,
+    /// The account's id.
+    pub id: String,
+    /// Its email.
+    pub email: String,
+    /// Its role.
+    pub role: Role,
+    /// Its agency, for agency members.
+    pub agency_id: Option<String>,
+    /// Its TOTP secret, for staff.
+    pub totp_secret: Option<String>,
+}
+
+/// A response: status, headers and JSON body (Null when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status and, for errors, the documented error shape with `code`.
+    #[track_caller]
+    pub fn expect(&self, status: u16, code: Option<&str>) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        if let Some(code) = code {
+            assert_eq!(
+                self.code(),
+                code,
+                "unexpected error code; body: {}",
+                self.text
+            );
+            assert!(
+                self.body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "error without message: {}",
+                self.text
+            );
+            assert!(
+                self.body["error"]["details"].is_object(),
+                "error without details object: {}",
+                self.text
+            );
+        }
+        self
+    }
+}
+
+/// A running server with its own database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// A plain client (no cookie store).
+    pub client: reqwest::Client,
+    running: Option<Running>,
+    dir: PathBuf,
+    counter: std::sync::atomic::AtomicU32,
+}
+
+impl TestApp {
+    /// Starts with default settings, except generous rate limits (every test client shares
+    /// 127.0.0.1; the rate-limit tests set their own).
+    pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with settings adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut SettingArgs)) -> TestApp {
+        let dir =
+            std::env::temp_dir().join(format!("canvass-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut args = SettingArgs {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.display().to_string()),
+            database_url: Some(fresh_database(&dir).await),
+            login_rate_per_minute: Some("100000".into()),
+            signup_rate_per_hour: Some("100000".into()),
+            ..SettingArgs::default()
+        };
+        adjust(&mut args);
+        let settings = Settings::load(&args).expect("test settings");
+        let running = canvass::server::start(settings)
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", running.addr);
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            running: Some(running),
+            dir,
+            counter: Default::default(),
+        }
+    }
+
+    /// The use cases and database behind the server (for set-up and for raw SQL checks).
+    pub fn app(&self) -> &canvass::app::App {
+        &self.running.as_ref().unwrap().app
+    }
+
+    /// Stops the server and removes its files.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    /// A unique email for this test.
+    pub fn email(&self, prefix: &str) -> String {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{prefix}{n}@test.example")
+    }
+
+    /// Sends a request; `token` as bearer when given; `body` as JSON when given.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::reply(req.send().await.unwrap()).await
+    }
+
+    /// Turns a reqwest response into a [`Reply`].
+    pub async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call("GET", path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    /// Logs in; `totp` is sent when given.
+    pub async fn login(&self, email: &str, password: &str, totp: Option<&str>) -> Reply {
+        let mut body = json!({"email": email, "password": password});
+        if let Some(code) = totp {
+            body["totp"] = json!(code);
+        }
+        self.post("/api/v1/auth/login", None, body).await
+    }
+
+    /// The current TOTP code for `secret`.
+    pub fn totp_now(secret: &str) -> String {
+        mfa::code_at(secret, chrono::Utc::now().timestamp() as u64).unwrap()
+    }
+
+    /// Creates an account straight in the database (staff get a confirmed second factor)
+    /// and signs it in over HTTP.
+    pub async fn account(&self, role: Role, agency_id: Option<&str>) -> Session {
+        let email = self.email(role.as_str());
+        let hash = canvass::domain::password::hash(PASSWORD).unwrap();
+        let app = self.app();
+        let home = (role == Role::Resident).then_some((45.515, -122.66));
+        let user = app
+            .db
+            .insert_user(
+                &NewUser {
+                    email: &email,
+                    password_hash: &hash,
+                    role,
+                    agency_id,
+                    display_name: Some("Test Person"),
+                    home_address: home.map(|_| "1200 Elm St, Riverton, OR 97214"),
+                    home,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let mut secret = None;
+        if role.is_staff() {
+            let s = mfa::new_secret();
+            app.db
+                .set_totp_secret(&user.id, &s, chrono::Utc::now())
+                .await
+                .unwrap();
+            app.db
+                .enable_totp(&user.id, chrono::Utc::now())
+                .await
+                .unwrap();
+            secret = Some(s);
+        }
+        let code = secret.as_deref().map(Self::totp_now);
+        let r = self.login(&email, PASSWORD, code.as_deref()).await;
+        r.expect(200, None);
+        Session {
+            token: r.body["token"].as_str().unwrap().to_owned(),
+            id: user.id,
+            email,
+            role,
+            agency_id: agency_id.map(str::to_owned),
+            totp_secret: secret,
+        }
+    }
+
+    /// A verified agency with its evidence account enabled, created straight in the database.
+    pub async fn agency(&self, name: &str) -> String {
+        let jurisdiction = riverton();
+        self.app()
+            .db
+            .insert_agency(
+                &canvass::store::NewAgency {
+                    name,
+                    kind: "law_enforcement",
+                    jurisdiction: &jurisdiction,
+                    verified: true,
+                    evidence_enabled: true,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+/// A valid jurisdiction: the demo city's rectangle.
+pub fn riverton() -> Value {
+    json!({"type": "Polygon", "coordinates": [[[-122.69, 45.50], [-122.63, 45.50], [-122.63, 45.53], [-122.69, 45.53], [-122.69, 45.50]]]})
+}
+
+/// Prints which backend a test ran on, so the output shows it.
+pub fn announce(test: &str) {
+    eprintln!("[{}] {test}", backend());
+}
