@@ -18,10 +18,8 @@ pub struct ResidentSignUp {
     pub display_name: String,
     /// Their home's street address (shared with an investigator only with a clip they share).
     pub home_address: String,
-    /// Their home's latitude.
-    pub lat: f64,
-    /// Their home's longitude.
-    pub lon: f64,
+    /// Their home as (latitude, longitude); `None` when not given (refused as invalid).
+    pub home: Option<(f64, f64)>,
 }
 
 /// A staff account to create.
@@ -59,8 +57,17 @@ impl App {
         p.check("password", password::validate(&input.password));
         check_text(&mut p, "display_name", &input.display_name, 100);
         check_text(&mut p, "home_address", &input.home_address, 300);
-        p.check("home_location", area::validate_point(input.lat, input.lon));
+        match input.home {
+            Some((lat, lon)) => p.check("home_location", area::validate_point(lat, lon)),
+            None => p.add("home_location", "is required: {\"lat\": …, \"lon\": …}"),
+        }
         p.finish("invalid_input", "The sign-up is not valid")?;
+        let Some(home) = input.home else {
+            // Unreachable: a missing home was refused above.
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "sign-up without a home"
+            )));
+        };
         let hash = hash_password(input.password).await?;
         let email = email::normalize(&input.email);
         let new = NewUser {
@@ -70,7 +77,7 @@ impl App {
             agency_id: None,
             display_name: Some(input.display_name.trim()),
             home_address: Some(input.home_address.trim()),
-            home: Some((input.lat, input.lon)),
+            home: Some(home),
         };
         let user = self.insert_account(&new).await?;
         self.audit_account(None, &user, source_ip).await?;
@@ -113,7 +120,11 @@ impl App {
         agency_id: &str,
     ) -> Result<Vec<UserRecord>> {
         self.authorize_agency_admin(who, agency_id).await?;
-        Ok(self.db.agency_members(agency_id).await?)
+        // Removed members are disabled, not deleted (the records stay for audit): they are no
+        // longer members, and the list has no field that would tell them apart.
+        let mut members = self.db.agency_members(agency_id).await?;
+        members.retain(|m| !m.disabled);
+        Ok(members)
     }
 
     /// Removes a member: the account is disabled and every session ends. Records stay, for audit.

@@ -67,11 +67,33 @@ pub struct DemoAccount {
     pub totp_secret: Option<String>,
 }
 
-/// What was seeded.
+/// The demo city's accounts.
 #[derive(Debug, Clone)]
 pub struct DemoCity {
+    /// Whether this start seeded it (false: it was already there).
+    pub seeded: bool,
     /// Staff accounts first, then residents.
     pub accounts: Vec<DemoAccount>,
+}
+
+const STAFF: [(Role, &str, &str); 5] = [
+    (Role::Admin, "admin@canvass.example", "Platform Admin"),
+    (Role::Moderator, "moderator@canvass.example", "Morgan Reyes"),
+    (
+        Role::AgencyAdmin,
+        "chief@rivertonpd.example",
+        "Chief Dana Holt",
+    ),
+    (
+        Role::Investigator,
+        "arivera@rivertonpd.example",
+        "Det. A. Rivera",
+    ),
+    (Role::Investigator, "jkim@rivertonpd.example", "Det. J. Kim"),
+];
+
+fn resident_email(i: usize) -> String {
+    format!("resident{:02}@riverton.example", i + 1)
 }
 
 /// A deterministic sequence in [0, 1): the demo is the same every time.
@@ -99,10 +121,11 @@ pub fn demo_home(i: usize) -> (f64, f64, String) {
 }
 
 impl App {
-    /// Seeds the demo city when the database has no accounts; `None` when it already has some.
+    /// Seeds the demo city into an empty database. When the demo city is already there, answers
+    /// its accounts again; `None` when the database holds other accounts (nothing is touched).
     pub async fn seed_demo(&self) -> Result<Option<DemoCity>> {
         if self.db.count_users().await? > 0 {
-            return Ok(None);
+            return self.existing_demo().await;
         }
         let now = self.now();
         let (w, s, e, n) = BOUNDS;
@@ -123,35 +146,9 @@ impl App {
             .await?;
         // One hash for every demo account: they share a password, and Argon2 is slow on purpose.
         let hash = hash_password(DEMO_PASSWORD.to_owned()).await?;
-        let staff = [
-            (Role::Admin, "admin@canvass.example", "Platform Admin", None),
-            (
-                Role::Moderator,
-                "moderator@canvass.example",
-                "Morgan Reyes",
-                None,
-            ),
-            (
-                Role::AgencyAdmin,
-                "chief@rivertonpd.example",
-                "Chief Dana Holt",
-                Some(agency.id.as_str()),
-            ),
-            (
-                Role::Investigator,
-                "arivera@rivertonpd.example",
-                "Det. A. Rivera",
-                Some(agency.id.as_str()),
-            ),
-            (
-                Role::Investigator,
-                "jkim@rivertonpd.example",
-                "Det. J. Kim",
-                Some(agency.id.as_str()),
-            ),
-        ];
         let mut accounts = Vec::new();
-        for (role, email, name, agency_id) in staff {
+        for (role, email, name) in STAFF {
+            let agency_id = role.is_agency_member().then_some(agency.id.as_str());
             let user = self
                 .db
                 .insert_user(
@@ -179,7 +176,7 @@ impl App {
         for i in 0..DEMO_RESIDENTS {
             let (lat, lon, address) = demo_home(i);
             let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
-            let email = format!("resident{:02}@riverton.example", i + 1);
+            let email = resident_email(i);
             self.db
                 .insert_user(
                     &NewUser {
@@ -200,7 +197,35 @@ impl App {
                 totp_secret: None,
             });
         }
-        Ok(Some(DemoCity { accounts }))
+        Ok(Some(DemoCity {
+            seeded: true,
+            accounts,
+        }))
+    }
+
+    async fn existing_demo(&self) -> Result<Option<DemoCity>> {
+        let mut accounts = Vec::new();
+        for (role, email, _) in STAFF {
+            let Some(user) = self.db.user_by_email(email).await? else {
+                return Ok(None);
+            };
+            accounts.push(DemoAccount {
+                role,
+                email: user.email,
+                totp_secret: user.totp_secret,
+            });
+        }
+        for i in 0..DEMO_RESIDENTS {
+            accounts.push(DemoAccount {
+                role: Role::Resident,
+                email: resident_email(i),
+                totp_secret: None,
+            });
+        }
+        Ok(Some(DemoCity {
+            seeded: false,
+            accounts,
+        }))
     }
 }
 
@@ -210,7 +235,12 @@ impl DemoCity {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Demo city seeded: Riverton Police Department (verified, evidence account on)"
+            "Demo city {}: Riverton Police Department (verified, evidence account on)",
+            if self.seeded {
+                "seeded"
+            } else {
+                "already seeded"
+            }
         );
         let _ = writeln!(out, "Every demo account's password: {DEMO_PASSWORD}");
         let _ = writeln!(

@@ -11,7 +11,7 @@ mod users;
 
 pub use agencies::{AgencyChanges, AgencyRecord, NewAgency};
 pub use audit::{AuditEntry, AuditRecord};
-pub use sessions::SessionRecord;
+pub use sessions::{SessionRecord, SessionUser};
 pub use users::{NewUser, UserRecord};
 
 use chrono::{DateTime, SecondsFormat, Utc};

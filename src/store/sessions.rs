@@ -2,8 +2,29 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::StoreError;
+use crate::domain::Role;
 
 use super::{Db, Result, flag, parse_ts, ts};
+
+/// The account behind a session: what authorization needs, nothing more.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    /// The account's id.
+    pub id: String,
+    /// Its email.
+    pub email: String,
+    /// Its role.
+    pub role: Role,
+    /// Its agency, for agency members.
+    pub agency_id: Option<String>,
+    /// Its display name.
+    pub display_name: Option<String>,
+    /// A disabled account's sessions no longer work.
+    pub disabled: bool,
+}
 
 /// A session as stored.
 #[derive(Debug, Clone)]
@@ -20,6 +41,17 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
     /// Set at logout.
     pub revoked: bool,
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord> {
+    Ok(SessionRecord {
+        token_hash: row.try_get("token_hash")?,
+        user_id: row.try_get("user_id")?,
+        mfa_pending: flag(row, "mfa_pending")?,
+        last_seen_at: parse_ts(&row.try_get::<String, _>("last_seen_at")?)?,
+        expires_at: parse_ts(&row.try_get::<String, _>("expires_at")?)?,
+        revoked: row.try_get::<Option<String>, _>("revoked_at")?.is_some(),
+    })
 }
 
 impl Db {
@@ -56,15 +88,35 @@ impl Db {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// The session for this token hash with the account fields a request needs, in one
+    /// query: every authenticated request makes it, so it reads no more than it must.
+    pub async fn session_with_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(SessionRecord, SessionUser)>> {
+        let row = sqlx::query(
+            "SELECT s.token_hash, s.user_id, s.mfa_pending, s.last_seen_at, s.expires_at, s.revoked_at, \
+             u.email, u.role, u.agency_id, u.display_name, u.disabled \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(SessionRecord {
-            token_hash: row.try_get("token_hash")?,
-            user_id: row.try_get("user_id")?,
-            mfa_pending: flag(&row, "mfa_pending")?,
-            last_seen_at: parse_ts(&row.try_get::<String, _>("last_seen_at")?)?,
-            expires_at: parse_ts(&row.try_get::<String, _>("expires_at")?)?,
-            revoked: row.try_get::<Option<String>, _>("revoked_at")?.is_some(),
-        }))
+        let role: String = row.try_get("role")?;
+        let user = SessionUser {
+            id: row.try_get("user_id")?,
+            email: row.try_get("email")?,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+            agency_id: row.try_get("agency_id")?,
+            display_name: row.try_get("display_name")?,
+            disabled: flag(&row, "disabled")?,
+        };
+        Ok(Some((session_from_row(&row)?, user)))
     }
 
     /// Moves `last_seen_at` forward (for the idle limit).

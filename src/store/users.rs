@@ -67,9 +67,9 @@ pub struct NewUser<'a> {
 
 macro_rules! user_columns {
     () => {
-        "id, email, password_hash, role, agency_id, display_name, home_address, \
-    home_lat, home_lon, totp_secret, totp_enabled, totp_last_step, failed_logins, \
-    first_failed_at, locked_until, disabled, created_at"
+        "id, email, password_hash, role, agency_id, display_name, home_address, home_lat, \
+         home_lon, totp_secret, totp_enabled, totp_last_step, failed_logins, first_failed_at, \
+         locked_until, disabled, created_at"
     };
 }
 
@@ -101,11 +101,16 @@ impl Db {
     pub async fn insert_user(&self, new: &NewUser<'_>, now: DateTime<Utc>) -> Result<UserRecord> {
         let id = super::new_id();
         let now_s = ts(now);
+        // Not a cached prepared statement: sqlx's `Any` driver (0.9.0) sends a NULL `f64` as
+        // a `float4` NULL, so on PostgreSQL a statement first prepared for a staff account (no
+        // home) would be reused with `float4` parameters, and a resident's home (`f64`) then
+        // fails with "incorrect binary data format in bind parameter 8".
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, role, agency_id, display_name, \
              home_address, home_lat, home_lon, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
+        .persistent(false)
         .bind(&id)
         .bind(new.email)
         .bind(new.password_hash)

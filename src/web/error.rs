@@ -2,7 +2,7 @@
 //! `{"error": {"code": "...", "message": "...", "details": {}}}`.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -62,6 +62,24 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             "not_found",
             "no such endpoint; see /api/openapi.json",
+        )
+    }
+
+    /// 415 for a body that is not declared as JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        )
+    }
+
+    /// 413 for a body over the limit.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than this endpoint accepts",
         )
     }
 
@@ -142,16 +160,8 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let text = r.body_text();
         match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the body is larger than this endpoint accepts",
-            ),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::unsupported_media_type(),
             StatusCode::UNPROCESSABLE_ENTITY => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
@@ -165,6 +175,20 @@ impl From<JsonRejection> for ApiError {
                 "malformed_json",
                 format!("the body is not valid JSON: {}", strip_prefix(&text)),
             ),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::payload_too_large()
+        } else {
+            Self::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body could not be read: {}", r.body_text()),
+            )
         }
     }
 }

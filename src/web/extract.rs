@@ -2,14 +2,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
 use crate::app::{AppError, Principal};
+use crate::domain::validation::Problems;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "canvass_session";
@@ -26,8 +28,84 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        // What `axum::Json` does, with the raw bytes kept for the NUL check below.
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(req, state).await?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        // No field accepts U+0000, and PostgreSQL cannot store it in text: refuse it here, for
+        // every body on both databases, rather than fail in the store with a 500.
+        if let Some(fields) = nul_fields(&bytes) {
+            let mut p = Problems::new();
+            for field in fields {
+                p.add(&field, "contains a NUL character (\\u0000)");
+            }
+            p.finish("invalid_input", "The body is not valid")
+                .map_err(AppError::from)?;
+        }
         Ok(ApiJson(value))
+    }
+}
+
+/// `application/json` or `application/*+json`, as `axum::Json` accepts.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some((kind, sub)) => kind == "application" && (sub == "json" || sub.ends_with("+json")),
+        None => false,
+    }
+}
+
+/// The paths of the strings (values or keys) holding U+0000 in a body that parsed as JSON,
+/// or `None` when there are none. In valid JSON that character can only be written `\u0000`,
+/// so the full walk runs only when that text occurs.
+fn nul_fields(bytes: &[u8]) -> Option<Vec<String>> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut out = Vec::new();
+    walk_for_nul(&value, "body", &mut out);
+    (!out.is_empty()).then_some(out)
+}
+
+fn walk_for_nul(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    let inner = |key: &str| {
+        if path == "body" {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => out.push(path.to_owned()),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_for_nul(item, &inner(&i.to_string()), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    out.push(inner(&key.replace('\0', "\\u0000")));
+                } else {
+                    walk_for_nul(item, &inner(key), out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -151,9 +229,30 @@ impl FromRequestParts<AppState> for AuthAllowingMfaEnrollment {
 }
 
 /// Path parameters, with our error shape when they do not parse.
-#[derive(Debug, Clone, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+#[derive(Debug, Clone)]
 pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No id holds U+0000 (and PostgreSQL cannot even compare it): such a path names nothing.
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "bad path: it contains a NUL character (%00)",
+            ));
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(value))
+    }
+}
 
 /// Query parameters, with our error shape when they do not parse.
 #[derive(Debug, Clone, axum::extract::FromRequestParts)]

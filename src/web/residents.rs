@@ -32,8 +32,10 @@ pub struct SignUpBody {
     pub display_name: String,
     /// Street address of the home; shared only with clips the resident chooses to share.
     pub home_address: String,
-    /// Where the home is; decides which requests reach the resident.
-    pub home_location: LatLon,
+    /// Where the home is; decides which requests reach the resident. Required: a missing one
+    /// is reported with the other fields' problems, in one answer.
+    #[schema(required = true)]
+    pub home_location: Option<LatLon>,
 }
 
 /// Signs a resident up.
@@ -54,8 +56,7 @@ pub async fn create(
                 password: body.password,
                 display_name: body.display_name,
                 home_address: body.home_address,
-                lat: body.home_location.lat,
-                lon: body.home_location.lon,
+                home: body.home_location.map(|h| (h.lat, h.lon)),
             },
             ip.text().as_deref(),
         )

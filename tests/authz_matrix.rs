@@ -1,0 +1,559 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The authorization matrix: every route in `web::routes()` × every kind of caller × (for
+//! agency-scoped routes) the caller's own agency versus another agency. One test walks the
+//! whole table against one server, prints it, and fails on every cell that differs.
+//!
+//! The rules the table encodes:
+//! - open routes answer the same to everyone, signed in or not;
+//! - anonymous callers get 401 `unauthenticated` everywhere else;
+//! - a role the route does not serve gets 403 `forbidden` (role checks come first, so the
+//!   answer does not depend on whose object is named);
+//! - an agency member naming another agency's object gets 404 `not_found`, as if it did not
+//!   exist; platform admins (and moderators, where they may read) see every agency;
+//! - a staff session still waiting for second-factor enrollment serves only enrollment,
+//!   confirmation and logout: 403 `mfa_enrollment_required` elsewhere.
+
+mod common;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use canvass::domain::Role;
+use canvass::store::NewUser;
+use common::{PASSWORD, TestApp};
+use serde_json::{Value, json};
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Caller {
+    Anonymous,
+    Resident,
+    Investigator,
+    AgencyAdmin,
+    Moderator,
+    Admin,
+    /// An investigator of the own agency whose session may only enroll a second factor.
+    MfaPending,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::Anonymous,
+    Caller::Resident,
+    Caller::Investigator,
+    Caller::AgencyAdmin,
+    Caller::Moderator,
+    Caller::Admin,
+    Caller::MfaPending,
+];
+
+impl Caller {
+    fn role(self) -> Option<Role> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Resident => Some(Role::Resident),
+            Caller::Investigator | Caller::MfaPending => Some(Role::Investigator),
+            Caller::AgencyAdmin => Some(Role::AgencyAdmin),
+            Caller::Moderator => Some(Role::Moderator),
+            Caller::Admin => Some(Role::Admin),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::MfaPending => "mfa_pending",
+            other => other.role().unwrap().as_str(),
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Anyone, signed in or not.
+    Open,
+    /// Any signed-in account.
+    SignedIn,
+    /// These roles only.
+    Roles(&'static [Role]),
+}
+
+/// Which session a cell uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// The caller's one session for the whole table.
+    Main,
+    /// A new session of the same kind, because the call ends it (logout).
+    Fresh,
+    /// For staff, a new session waiting for enrollment (the state these routes serve), the
+    /// same one for enroll and then confirm; for others, the main session.
+    Enrollment,
+}
+
+/// Which agency a scoped route names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tenant {
+    Unscoped,
+    Own,
+    Other,
+}
+
+/// What a cell needs to build its request.
+struct Ctx<'a> {
+    t: &'a TestApp,
+    agency: String,
+    member: String,
+    login_email: String,
+    totp: String,
+}
+
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    scoped: bool,
+    session: Session,
+    ok: u16,
+    body: fn(&Ctx) -> Option<Value>,
+}
+
+const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::Moderator,
+    Role::AgencyAdmin,
+    Role::Investigator,
+];
+const AGENCY_READERS: &[Role] = STAFF;
+const AGENCY_MANAGERS: &[Role] = &[Role::Admin, Role::AgencyAdmin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+fn no_body(_: &Ctx) -> Option<Value> {
+    None
+}
+
+/// Every route in `web::routes()`, with a valid body.
+fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: "POST",
+            path: "/api/v1/auth/login",
+            access: Access::Open,
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: |c| Some(json!({"email": c.login_email, "password": PASSWORD})),
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/auth/logout",
+            access: Access::SignedIn,
+            scoped: false,
+            session: Session::Fresh,
+            ok: 204,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/me/mfa/enroll",
+            access: Access::Roles(STAFF),
+            scoped: false,
+            session: Session::Enrollment,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/me/mfa/confirm",
+            access: Access::Roles(STAFF),
+            scoped: false,
+            session: Session::Enrollment,
+            ok: 200,
+            body: |c| Some(json!({"totp": c.totp})),
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/me",
+            access: Access::SignedIn,
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/residents",
+            access: Access::Open,
+            scoped: false,
+            session: Session::Main,
+            ok: 201,
+            body: |c| {
+                Some(json!({
+                    "email": c.t.email("signup"),
+                    "password": PASSWORD,
+                    "display_name": "Sam Porter",
+                    "home_address": "1200 Elm St, Riverton, OR 97214",
+                    "home_location": {"lat": 45.515, "lon": -122.66}
+                }))
+            },
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/agencies",
+            access: Access::Roles(AGENCY_READERS),
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/agencies",
+            access: Access::Roles(ADMIN),
+            scoped: false,
+            session: Session::Main,
+            ok: 201,
+            body: |c| {
+                Some(json!({
+                    "name": format!("Agency {}", c.t.email("agency")),
+                    "kind": "fire",
+                    "jurisdiction": common::riverton(),
+                    "verified": true,
+                    "evidence_enabled": true
+                }))
+            },
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/agencies/{id}",
+            access: Access::Roles(AGENCY_READERS),
+            scoped: true,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "PATCH",
+            path: "/api/v1/agencies/{id}",
+            access: Access::Roles(ADMIN),
+            scoped: true,
+            session: Session::Main,
+            ok: 200,
+            body: |_| Some(json!({"verified": true})),
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/agencies/{id}/members",
+            access: Access::Roles(AGENCY_MANAGERS),
+            scoped: true,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/agencies/{id}/members",
+            access: Access::Roles(AGENCY_MANAGERS),
+            scoped: true,
+            session: Session::Main,
+            ok: 201,
+            body: |c| {
+                Some(
+                    json!({"email": c.t.email("member"), "password": PASSWORD, "role": "investigator"}),
+                )
+            },
+        },
+        Route {
+            method: "DELETE",
+            path: "/api/v1/agencies/{id}/members/{user_id}",
+            access: Access::Roles(AGENCY_MANAGERS),
+            scoped: true,
+            session: Session::Main,
+            ok: 204,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/moderators",
+            access: Access::Roles(ADMIN),
+            scoped: false,
+            session: Session::Main,
+            ok: 201,
+            body: |c| Some(json!({"email": c.t.email("moderator"), "password": PASSWORD})),
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/audit",
+            access: Access::Roles(ADMIN),
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
+            path: "/healthz",
+            access: Access::Open,
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
+            path: "/metrics",
+            access: Access::Open,
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
+            path: "/api/openapi.json",
+            access: Access::Open,
+            scoped: false,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+    ]
+}
+
+/// The status and error code a cell must answer.
+fn expected(route: &Route, caller: Caller, tenant: Tenant) -> (u16, Option<&'static str>) {
+    if matches!(route.access, Access::Open) {
+        return (route.ok, None);
+    }
+    let Some(role) = caller.role() else {
+        return (401, Some("unauthenticated"));
+    };
+    if caller == Caller::MfaPending && route.session == Session::Main {
+        return (403, Some("mfa_enrollment_required"));
+    }
+    if let Access::Roles(roles) = route.access
+        && !roles.contains(&role)
+    {
+        return (403, Some("forbidden"));
+    }
+    if tenant == Tenant::Other && role.is_agency_member() {
+        return (404, Some("not_found"));
+    }
+    (route.ok, None)
+}
+
+/// An account inserted straight in the database, not signed in.
+async fn insert_account(
+    t: &TestApp,
+    hash: &str,
+    role: Role,
+    agency: Option<&str>,
+) -> (String, String) {
+    let email = t.email(&format!("{}-", role.as_str()));
+    let home = (role == Role::Resident).then_some((45.515, -122.66));
+    let user = t
+        .app()
+        .db
+        .insert_user(
+            &NewUser {
+                email: &email,
+                password_hash: hash,
+                role,
+                agency_id: agency,
+                display_name: Some("Matrix Person"),
+                home_address: home.map(|_| "1200 Elm St, Riverton, OR 97214"),
+                home,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    (user.id, email)
+}
+
+/// A staff session waiting for second-factor enrollment (no second factor set up yet).
+async fn pending_session(t: &TestApp, hash: &str, role: Role, agency: Option<&str>) -> String {
+    let (_, email) = insert_account(t, hash, role, agency).await;
+    let r = t.login(&email, PASSWORD, None).await;
+    r.expect(200, None);
+    assert_eq!(r.body["mfa_enrollment_required"], true, "{}", r.text);
+    r.body["token"].as_str().unwrap().to_owned()
+}
+
+struct Cell {
+    status: u16,
+    code: String,
+    expected: (u16, Option<&'static str>),
+}
+
+impl Cell {
+    fn ok(&self) -> bool {
+        self.status == self.expected.0 && self.expected.1.is_none_or(|c| c == self.code)
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_the_matrix_says() {
+    common::announce("every_route_answers_every_caller_as_the_matrix_says");
+    let t = TestApp::start().await;
+    let own = t.agency("Riverton Police Department").await;
+    let other = t.agency("Eastside Police Department").await;
+    let hash = canvass::domain::password::hash(PASSWORD).unwrap();
+    let agency_of = |role: Role| role.is_agency_member().then_some(own.as_str());
+
+    // One main session per caller.
+    let mut main: HashMap<Caller, Option<String>> = HashMap::new();
+    for caller in CALLERS {
+        let token = match (caller, caller.role()) {
+            (Caller::MfaPending, Some(role)) => {
+                Some(pending_session(&t, &hash, role, agency_of(role)).await)
+            }
+            (_, Some(role)) => Some(t.account(role, agency_of(role)).await.token),
+            (_, None) => None,
+        };
+        main.insert(caller, token);
+    }
+    let (_, login_email) = insert_account(&t, &hash, Role::Resident, None).await;
+    // The enrollment sessions, and the secret each one's enroll cell answered.
+    let mut enrollment: HashMap<Caller, (Option<String>, String)> = HashMap::new();
+
+    let routes = routes();
+    let mut rows: Vec<(String, Vec<Cell>)> = Vec::new();
+    for route in &routes {
+        let tenants: &[Tenant] = if route.scoped {
+            &[Tenant::Own, Tenant::Other]
+        } else {
+            &[Tenant::Unscoped]
+        };
+        for &tenant in tenants {
+            let agency = if tenant == Tenant::Other {
+                &other
+            } else {
+                &own
+            };
+            let mut cells = Vec::new();
+            for caller in CALLERS {
+                let token = match (route.session, caller.role()) {
+                    (_, None) => None,
+                    (Session::Main, _) => main[&caller].clone(),
+                    (Session::Fresh, Some(role)) => Some(if caller == Caller::MfaPending {
+                        pending_session(&t, &hash, role, agency_of(role)).await
+                    } else {
+                        t.account(role, agency_of(role)).await.token
+                    }),
+                    (Session::Enrollment, Some(role)) => {
+                        if let Entry::Vacant(slot) = enrollment.entry(caller) {
+                            let token = if role.is_staff() {
+                                pending_session(&t, &hash, role, agency_of(role)).await
+                            } else {
+                                main[&caller].clone().unwrap()
+                            };
+                            slot.insert((Some(token), String::new()));
+                        }
+                        enrollment[&caller].0.clone()
+                    }
+                };
+                // A fresh member to remove, in the agency the cell names.
+                let member = if route.path.contains("{user_id}") {
+                    insert_account(&t, &hash, Role::Investigator, Some(agency))
+                        .await
+                        .0
+                } else {
+                    String::new()
+                };
+                let totp = enrollment
+                    .get(&caller)
+                    .map(|(_, secret)| secret.as_str())
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(|| "000000".to_owned(), TestApp::totp_now);
+                let ctx = Ctx {
+                    t: &t,
+                    agency: agency.clone(),
+                    member,
+                    login_email: login_email.clone(),
+                    totp,
+                };
+                let path = route
+                    .path
+                    .replace("{id}", &ctx.agency)
+                    .replace("{user_id}", &ctx.member);
+                let r = t
+                    .call(route.method, &path, token.as_deref(), (route.body)(&ctx))
+                    .await;
+                if route.path.ends_with("/enroll")
+                    && let Some(secret) = r.body["secret"].as_str()
+                {
+                    enrollment.get_mut(&caller).unwrap().1 = secret.to_owned();
+                }
+                let cell = Cell {
+                    status: r.status.as_u16(),
+                    code: r.code().to_owned(),
+                    expected: expected(route, caller, tenant),
+                };
+                if r.status.as_u16() >= 400 {
+                    r.expect(r.status.as_u16(), Some(r.code()));
+                }
+                if !cell.ok() {
+                    eprintln!(
+                        "MISMATCH {} {path} as {}: {} (expected {:?})",
+                        route.method,
+                        caller.label(),
+                        r.text,
+                        cell.expected
+                    );
+                }
+                cells.push(cell);
+            }
+            let label = match tenant {
+                Tenant::Unscoped => format!("{} {}", route.method, route.path),
+                Tenant::Own => format!("{} {} (own agency)", route.method, route.path),
+                Tenant::Other => format!("{} {} (other agency)", route.method, route.path),
+            };
+            rows.push((label, cells));
+        }
+    }
+
+    // The table, as the server answered it; a mismatch shows as `got!=expected`.
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let mut out = format!("\n{:width$}", "route");
+    for caller in CALLERS {
+        out.push_str(&format!(" | {:>12}", caller.label()));
+    }
+    out.push('\n');
+    out.push_str(&"-".repeat(width + CALLERS.len() * 15));
+    out.push('\n');
+    let mut mismatches = 0;
+    for (label, cells) in &rows {
+        out.push_str(&format!("{label:width$}"));
+        for cell in cells {
+            let text = if cell.ok() {
+                match (cell.status, cell.code.as_str()) {
+                    (s, "") => s.to_string(),
+                    (s, "unauthenticated" | "forbidden" | "not_found") => s.to_string(),
+                    (s, "mfa_enrollment_required") => format!("{s} mfa"),
+                    (s, code) => format!("{s} {code}"),
+                }
+            } else {
+                mismatches += 1;
+                format!("{}!={}", cell.status, cell.expected.0)
+            };
+            out.push_str(&format!(" | {text:>12}"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\n401 unauthenticated, 403 forbidden, 404 not_found (another agency's object), \
+         403 mfa = mfa_enrollment_required.\nmfa_pending: an investigator whose session may only \
+         enroll a second factor. Logout uses a fresh session per caller; enroll and confirm use, \
+         for staff, a fresh session waiting for enrollment.\n",
+    );
+    eprintln!("{out}");
+    assert_eq!(
+        mismatches, 0,
+        "cells differ from the matrix: see the table above"
+    );
+    assert_eq!(
+        rows.len(),
+        routes.len() + routes.iter().filter(|r| r.scoped).count()
+    );
+    t.stop().await;
+}
