@@ -149,15 +149,12 @@ impl App {
         let now = self.now();
         self.db.disable_user(&member.id, now).await?;
         self.db.revoke_user_sessions(&member.id, now).await?;
-        self.audit(AuditEntry {
-            actor_id: Some(&who.user_id),
-            actor_email: Some(&who.email),
-            action: AuditAction::MemberRemove,
-            target: Some(&target),
-            source_ip: who.source_ip.as_deref(),
-            outcome: Outcome::Success,
-            detail: Some(member.role.as_str()),
-        })
+        self.audit(who.audit_entry(
+            AuditAction::MemberRemove,
+            Some(&target),
+            Outcome::Success,
+            Some(member.role.as_str()),
+        ))
         .await
     }
 

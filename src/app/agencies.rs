@@ -1,11 +1,11 @@
 //! Agencies: created and verified by platform admins; seen by their own members.
 
-use super::{App, AppError, Principal, Result};
+use super::{App, AppError, Principal, Result, STAFF};
 use crate::domain::Role;
 use crate::domain::area::{self, Shape};
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::validation::Problems;
-use crate::store::{AgencyChanges, AgencyRecord, AuditEntry, NewAgency};
+use crate::store::{AgencyChanges, AgencyRecord, NewAgency};
 
 /// The kinds of agency that may ask for footage.
 pub const AGENCY_KINDS: [&str; 2] = ["law_enforcement", "fire"];
@@ -84,8 +84,13 @@ impl App {
             "name={:?} verified={} evidence_enabled={}",
             agency.name, agency.verified, agency.evidence_enabled
         );
-        self.audit_agency(who, AuditAction::AgencyCreate, &agency.id, &detail)
-            .await?;
+        self.audit(who.audit_entry(
+            AuditAction::AgencyCreate,
+            Some(&format!("agency:{}", agency.id)),
+            Outcome::Success,
+            Some(&detail),
+        ))
+        .await?;
         Ok(agency)
     }
 
@@ -133,24 +138,19 @@ impl App {
         if changes.jurisdiction.is_some() {
             parts.push("jurisdiction".into());
         }
-        self.audit_agency(who, AuditAction::AgencyUpdate, &agency.id, &parts.join(" "))
-            .await?;
+        self.audit(who.audit_entry(
+            AuditAction::AgencyUpdate,
+            Some(&format!("agency:{}", agency.id)),
+            Outcome::Success,
+            Some(&parts.join(" ")),
+        ))
+        .await?;
         Ok(agency)
     }
 
     /// Agencies the caller may see: all for admins and moderators, their own for members.
     pub async fn list_agencies(&self, who: &Principal) -> Result<Vec<AgencyRecord>> {
-        self.require_role(
-            who,
-            &[
-                Role::Admin,
-                Role::Moderator,
-                Role::AgencyAdmin,
-                Role::Investigator,
-            ],
-            "agencies",
-        )
-        .await?;
+        self.require_role(who, STAFF, "agencies").await?;
         match (who.role, &who.agency_id) {
             (Role::Admin | Role::Moderator, _) => Ok(self.db.agencies().await?),
             (_, Some(own)) => Ok(self.db.agency(own).await?.into_iter().collect()),
@@ -160,17 +160,7 @@ impl App {
 
     /// One agency; another agency's answers 404 to agency members.
     pub async fn get_agency(&self, who: &Principal, id: &str) -> Result<AgencyRecord> {
-        self.require_role(
-            who,
-            &[
-                Role::Admin,
-                Role::Moderator,
-                Role::AgencyAdmin,
-                Role::Investigator,
-            ],
-            "agencies",
-        )
-        .await?;
+        self.require_role(who, STAFF, "agencies").await?;
         let visible = matches!(who.role, Role::Admin | Role::Moderator)
             || who.agency_id.as_deref() == Some(id);
         let agency = self.db.agency(id).await?;
@@ -180,25 +170,5 @@ impl App {
                 .not_found_for(who, &format!("agency:{id}"), "agency")
                 .await),
         }
-    }
-
-    async fn audit_agency(
-        &self,
-        who: &Principal,
-        action: AuditAction,
-        id: &str,
-        detail: &str,
-    ) -> Result<()> {
-        let target = format!("agency:{id}");
-        self.audit(AuditEntry {
-            actor_id: Some(&who.user_id),
-            actor_email: Some(&who.email),
-            action,
-            target: Some(&target),
-            source_ip: who.source_ip.as_deref(),
-            outcome: Outcome::Success,
-            detail: Some(detail),
-        })
-        .await
     }
 }

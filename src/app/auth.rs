@@ -3,10 +3,10 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::{App, AppError, Principal, Result};
+use super::{App, AppError, Principal, Result, STAFF};
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::lockout::LockoutPolicy;
-use crate::domain::{Role, email, mfa, password};
+use crate::domain::{email, mfa, password};
 use crate::store::{AuditEntry, UserRecord};
 
 /// A successful login.
@@ -275,31 +275,13 @@ impl App {
         self.db
             .revoke_session(&who.session_hash, self.now())
             .await?;
-        self.audit(AuditEntry {
-            actor_id: Some(&who.user_id),
-            actor_email: Some(&who.email),
-            action: AuditAction::Logout,
-            target: None,
-            source_ip: who.source_ip.as_deref(),
-            outcome: Outcome::Success,
-            detail: None,
-        })
-        .await
+        self.audit(who.audit_entry(AuditAction::Logout, None, Outcome::Success, None))
+            .await
     }
 
     /// Starts (or restarts) second-factor enrollment for a staff account.
     pub async fn mfa_enroll(&self, who: &Principal) -> Result<MfaEnrollment> {
-        self.require_role(
-            who,
-            &[
-                Role::Admin,
-                Role::Moderator,
-                Role::AgencyAdmin,
-                Role::Investigator,
-            ],
-            "mfa",
-        )
-        .await?;
+        self.require_role(who, STAFF, "mfa").await?;
         let user = self
             .db
             .user_by_id(&who.user_id)
@@ -317,8 +299,13 @@ impl App {
         self.db
             .set_totp_secret(&user.id, &secret, self.now())
             .await?;
-        self.audit_mfa(who, AuditAction::MfaEnroll, Outcome::Success, None)
-            .await?;
+        self.audit(who.audit_entry(
+            AuditAction::MfaEnroll,
+            Some(&who.user_id),
+            Outcome::Success,
+            None,
+        ))
+        .await?;
         Ok(MfaEnrollment {
             secret,
             otpauth_uri,
@@ -327,17 +314,7 @@ impl App {
 
     /// Confirms enrollment with a first code; from then on login needs a code.
     pub async fn mfa_confirm(&self, who: &Principal, code: &str) -> Result<()> {
-        self.require_role(
-            who,
-            &[
-                Role::Admin,
-                Role::Moderator,
-                Role::AgencyAdmin,
-                Role::Investigator,
-            ],
-            "mfa",
-        )
-        .await?;
+        self.require_role(who, STAFF, "mfa").await?;
         let user = self
             .db
             .user_by_id(&who.user_id)
@@ -356,36 +333,22 @@ impl App {
             });
         }
         if !self.consume_totp(&user, code).await? {
-            self.audit_mfa(
-                who,
+            self.audit(who.audit_entry(
                 AuditAction::MfaConfirm,
+                Some(&who.user_id),
                 Outcome::Failure,
                 Some("wrong_totp"),
-            )
+            ))
             .await?;
             return Err(AppError::InvalidTotp);
         }
         self.db.enable_totp(&user.id, self.now()).await?;
-        self.audit_mfa(who, AuditAction::MfaConfirm, Outcome::Success, None)
-            .await
-    }
-
-    async fn audit_mfa(
-        &self,
-        who: &Principal,
-        action: AuditAction,
-        outcome: Outcome,
-        detail: Option<&str>,
-    ) -> Result<()> {
-        self.audit(AuditEntry {
-            actor_id: Some(&who.user_id),
-            actor_email: Some(&who.email),
-            action,
-            target: Some(&who.user_id),
-            source_ip: who.source_ip.as_deref(),
-            outcome,
-            detail,
-        })
+        self.audit(who.audit_entry(
+            AuditAction::MfaConfirm,
+            Some(&who.user_id),
+            Outcome::Success,
+            None,
+        ))
         .await
     }
 }

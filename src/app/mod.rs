@@ -49,6 +49,35 @@ pub struct Principal {
     pub source_ip: Option<String>,
 }
 
+impl Principal {
+    /// An audit record of something this principal did.
+    pub(crate) fn audit_entry<'a>(
+        &'a self,
+        action: AuditAction,
+        target: Option<&'a str>,
+        outcome: Outcome,
+        detail: Option<&'a str>,
+    ) -> AuditEntry<'a> {
+        AuditEntry {
+            actor_id: Some(&self.user_id),
+            actor_email: Some(&self.email),
+            action,
+            target,
+            source_ip: self.source_ip.as_deref(),
+            outcome,
+            detail,
+        }
+    }
+}
+
+/// Every staff role (all but resident).
+pub(crate) const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::Moderator,
+    Role::AgencyAdmin,
+    Role::Investigator,
+];
+
 impl App {
     /// The current time. One place, so every rule sees the same clock.
     pub fn now(&self) -> DateTime<Utc> {
@@ -66,15 +95,12 @@ impl App {
     async fn deny(&self, who: &Principal, target: &str, error: AppError) -> AppError {
         let detail = error.code();
         let logged = self
-            .audit(AuditEntry {
-                actor_id: Some(&who.user_id),
-                actor_email: Some(&who.email),
-                action: AuditAction::AccessDenied,
-                target: Some(target),
-                source_ip: who.source_ip.as_deref(),
-                outcome: Outcome::Denied,
-                detail: Some(detail),
-            })
+            .audit(who.audit_entry(
+                AuditAction::AccessDenied,
+                Some(target),
+                Outcome::Denied,
+                Some(detail),
+            ))
             .await;
         match logged {
             Ok(()) => error,
