@@ -10,6 +10,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::domain::lockout::LockoutPolicy;
+use crate::domain::request::RequestLimits;
 use crate::domain::session::SessionPolicy;
 
 /// A setting that cannot be used. Its message is one line that names the setting.
@@ -103,6 +104,22 @@ settings! {
     lockout_window_minutes, "CANVASS_LOCKOUT_WINDOW_MINUTES", "MIN";
     /// Minutes an account stays locked [default: 30]
     lockout_minutes, "CANVASS_LOCKOUT_MINUTES", "MIN";
+    /// Smallest request area, square miles [default: 0.025]
+    request_min_area_sq_mi, "CANVASS_REQUEST_MIN_AREA_SQ_MI", "SQ_MI";
+    /// Largest request area, square miles [default: 0.5]
+    request_max_area_sq_mi, "CANVASS_REQUEST_MAX_AREA_SQ_MI", "SQ_MI";
+    /// Most positions in a request area's polygon [default: 10000]
+    request_max_area_vertices, "CANVASS_REQUEST_MAX_AREA_VERTICES", "N";
+    /// Shortest footage timeframe, minutes [default: 15]
+    request_min_minutes, "CANVASS_REQUEST_MIN_MINUTES", "MIN";
+    /// Longest footage timeframe, hours [default: 12]
+    request_max_hours, "CANVASS_REQUEST_MAX_HOURS", "HOURS";
+    /// How many days back the footage timeframe may start [default: 30]
+    request_max_age_days, "CANVASS_REQUEST_MAX_AGE_DAYS", "DAYS";
+    /// Longest request details, characters [default: 2000]
+    request_max_details_chars, "CANVASS_REQUEST_MAX_DETAILS_CHARS", "N";
+    /// Days after publication that residents may share clips [default: 60]
+    response_window_days, "CANVASS_RESPONSE_WINDOW_DAYS", "DAYS";
     /// Serve with the Secure cookie flag even on http (set when TLS ends at a proxy) [default: false]
     secure_cookies, "CANVASS_SECURE_COOKIES", "BOOL";
 }
@@ -140,6 +157,8 @@ pub struct Settings {
     pub lockout: LockoutPolicy,
     /// Whether cookies carry the Secure flag.
     pub secure_cookies: bool,
+    /// The rules a community request must meet.
+    pub requests: RequestLimits,
 }
 
 fn toml_scalar(key: &str, v: &toml::Value) -> Result<String, SettingError> {
@@ -265,6 +284,13 @@ impl Settings {
             }
             _ => None,
         };
+        let origin = log_origin_of(&public_url);
+        crate::domain::checkpoint::check_origin(&origin).map_err(|e| {
+            bad(
+                "public_url",
+                format!("cannot name the transparency log: {e}"),
+            )
+        })?;
         let host = public_url
             .split_once("://")
             .map(|(_, r)| r.split(['/', ':']).next().unwrap_or("localhost"))
@@ -295,7 +321,54 @@ impl Settings {
             window: chrono::Duration::minutes(num_i64("lockout_window_minutes", 15)?),
             lock_for: chrono::Duration::minutes(num_i64("lockout_minutes", 30)?),
         };
+        let defaults = RequestLimits::default();
+        let num_f64 = |key: &str, default: f64| -> Result<f64, SettingError> {
+            get(key).map_or(Ok(default), |v| {
+                let n: f64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(key, format!("{v:?} is not a number")))?;
+                if n.is_finite() && n > 0.0 {
+                    Ok(n)
+                } else {
+                    Err(bad(key, format!("{n} must be above 0")))
+                }
+            })
+        };
+        let requests = RequestLimits {
+            min_area_sq_mi: num_f64("request_min_area_sq_mi", defaults.min_area_sq_mi)?,
+            max_area_sq_mi: num_f64("request_max_area_sq_mi", defaults.max_area_sq_mi)?,
+            max_area_vertices: get("request_max_area_vertices")
+                .map_or(Ok(defaults.max_area_vertices), |v| {
+                    parse_num("request_max_area_vertices", v, 4)
+                })?,
+            min_timeframe: chrono::Duration::minutes(num_i64("request_min_minutes", 15)?),
+            max_timeframe: chrono::Duration::hours(num_i64("request_max_hours", 12)?),
+            max_age: chrono::Duration::days(num_i64("request_max_age_days", 30)?),
+            max_details_chars: get("request_max_details_chars")
+                .map_or(Ok(defaults.max_details_chars), |v| {
+                    parse_num("request_max_details_chars", v, 1)
+                })?,
+            max_suspects: defaults.max_suspects,
+            response_window: chrono::Duration::days(num_i64("response_window_days", 60)?),
+        };
+        if requests.min_area_sq_mi >= requests.max_area_sq_mi {
+            return Err(bad(
+                "request_min_area_sq_mi",
+                format!(
+                    "{} must be below request_max_area_sq_mi ({})",
+                    requests.min_area_sq_mi, requests.max_area_sq_mi
+                ),
+            ));
+        }
+        if requests.min_timeframe >= requests.max_timeframe {
+            return Err(bad(
+                "request_min_minutes",
+                "must be shorter than request_max_hours",
+            ));
+        }
         Ok(Settings {
+            requests,
             listen,
             data_dir,
             database_url,
@@ -331,10 +404,23 @@ impl Settings {
         }
     }
 
+    /// The transparency log's name in checkpoints: the public URL without its scheme, plus
+    /// `/transparency` (a signed-note name has no spaces or `+`).
+    pub fn log_origin(&self) -> String {
+        log_origin_of(&self.public_url)
+    }
+
     /// Whether the database is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+}
+
+fn log_origin_of(public_url: &str) -> String {
+    let host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest);
+    format!("{host}/transparency")
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, SettingError> {

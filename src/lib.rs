@@ -13,4 +13,5 @@ pub mod domain;
 pub mod jobs;
 pub mod server;
 pub mod store;
+pub mod verify;
 pub mod web;

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use canvass::app::App;
 use canvass::app::accounts::StaffAccount;
 use canvass::config::{SettingArgs, Settings};
-use canvass::store::Db;
 
 /// Verified agencies ask one neighbourhood for camera footage of one incident; residents
 /// share clips voluntarily, as evidence with a chain of custody.
@@ -29,6 +28,17 @@ enum Command {
         /// Seed a demo city into an empty database and print the accounts to log in with.
         #[arg(long)]
         demo: bool,
+    },
+    /// Checks a deployment's transparency log end to end: signature, every entry, every
+    /// inclusion proof, and consistency with the checkpoint seen last time. Exits non-zero,
+    /// with the reason, on any mismatch.
+    VerifyLog {
+        /// The deployment's public URL, e.g. https://canvass.example.org
+        #[arg(long)]
+        url: String,
+        /// Where the last checkpoint and key seen are kept between runs.
+        #[arg(long, default_value = "canvass-verify-log.json")]
+        state: std::path::PathBuf,
     },
     /// Administration from the server's shell.
     Admin {
@@ -74,6 +84,7 @@ async fn main() -> ExitCode {
             Ok(s) => serve(s, demo).await,
             Err(code) => return code,
         },
+        Command::VerifyLog { url, state } => verify_log(&url, &state).await,
         Command::Admin {
             command: AdminCommand::CreateAdmin { email, settings },
         } => match load(&settings) {
@@ -114,9 +125,21 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     }
 }
 
+async fn verify_log(url: &str, state: &std::path::Path) -> anyhow::Result<()> {
+    let v = canvass::verify::log::verify(url, state).await?;
+    let since = match v.previous_size {
+        Some(n) => format!(", consistent with the {n} entries seen last time"),
+        None => String::from(" (first run: checkpoint and key saved for next time)"),
+    };
+    println!(
+        "OK: {} entries, every inclusion proof verifies, checkpoint signed by {}{since}",
+        v.checkpoint.size, v.checkpoint.origin
+    );
+    Ok(())
+}
+
 async fn create_admin(settings: Settings, email: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let db = Db::connect(&settings.database_url).await?;
+    let app = App::open(settings).await?;
     let password = match std::env::var("CANVASS_ADMIN_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
@@ -126,10 +149,6 @@ async fn create_admin(settings: Settings, email: &str) -> anyhow::Result<()> {
             std::io::stdin().lock().read_line(&mut line)?;
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
-    };
-    let app = App {
-        db,
-        settings: std::sync::Arc::new(settings),
     };
     let user = app
         .create_admin(StaffAccount {

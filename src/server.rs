@@ -1,7 +1,6 @@
 //! Starting the service: data folder, database, HTTP listener and background jobs.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -10,7 +9,6 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::config::{Settings, redact_url};
-use crate::store::Db;
 use crate::web::{self, AppState};
 
 /// A running service.
@@ -28,22 +26,16 @@ pub struct Running {
 /// Opens the database (running migrations), binds the listener and starts serving.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let started = Instant::now();
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
-    let db = Db::connect(&settings.database_url).await.with_context(|| {
-        format!(
-            "cannot open the database at {}",
-            redact_url(&settings.database_url)
-        )
-    })?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let app = App {
-        db,
-        settings: Arc::new(settings),
-    };
+    let mut settings = settings;
+    if settings.listen.port() == 0 && settings.public_url == format!("http://{}", settings.listen) {
+        // The default public URL follows the address actually bound.
+        settings.public_url = format!("http://{addr}");
+    }
+    let app = App::open(settings).await?;
     let state = AppState::new(app.clone());
     let sweeper = tokio::spawn(crate::jobs::sweep_forever(
         app.clone(),

@@ -7,8 +7,12 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use chrono::{Duration, SubsecRound};
+
 use super::auth::hash_password;
-use super::{App, Result};
+use super::{App, AppError, Result};
+use crate::domain::area::{self, Shape};
+use crate::domain::request::{self, Contact, Draft, Suspect};
 use crate::domain::{Role, mfa};
 use crate::store::{NewAgency, NewUser};
 
@@ -54,6 +58,78 @@ const LAST: [&str; 15] = [
     "Ivanova",
     "Mendes",
     "Walker",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum DemoOutcome {
+    Published,
+    Pending,
+    Rejected,
+}
+
+struct DemoRequest {
+    incident_type: &'static str,
+    details: &'static str,
+    days_ago: i64,
+    corner: (f64, f64),
+    features: Option<&'static [&'static str]>,
+    outcome: DemoOutcome,
+}
+
+/// The demo's requests, oldest first (the log is in publication order). The oldest was
+/// published 75 days ago, past the 60-day window.
+const DEMO_REQUESTS: [DemoRequest; 6] = [
+    DemoRequest {
+        incident_type: "hit_and_run",
+        details: "A cyclist was struck at the corner of Oak St and 12th Ave by a dark blue pickup that left the scene heading east. Any footage of the intersection helps.",
+        days_ago: 75,
+        corner: (-122.680, 45.505),
+        features: None,
+        outcome: DemoOutcome::Published,
+    },
+    DemoRequest {
+        incident_type: "package_theft",
+        details: "Two packages were taken from a porch on the 1200 block of Elm St. We are looking for doorbell or driveway footage of anyone walking up to porches between these times.",
+        days_ago: 2,
+        corner: (-122.672, 45.512),
+        features: Some(&["grey hooded sweatshirt with a white logo", "black backpack"]),
+        outcome: DemoOutcome::Published,
+    },
+    DemoRequest {
+        incident_type: "vehicle_break_in",
+        details: "Several parked cars had windows smashed overnight near Laurel St and 20th Ave. Footage of the street, especially vehicles driving slowly, would help.",
+        days_ago: 5,
+        corner: (-122.650, 45.520),
+        features: None,
+        outcome: DemoOutcome::Published,
+    },
+    DemoRequest {
+        incident_type: "burglary",
+        details: "A home on the 800 block of Cedar St was broken into through a back window. Neighbours mentioned a suspicious person in the alley that evening. Footage of the alley behind Cedar St between these times would help.",
+        days_ago: 1,
+        corner: (-122.660, 45.508),
+        features: Some(&[
+            "red baseball cap",
+            "silver hatchback with a dented rear door",
+        ]),
+        outcome: DemoOutcome::Pending,
+    },
+    DemoRequest {
+        incident_type: "vandalism",
+        details: "Graffiti was sprayed on the garage at 1423 Maple St, owned by victim Jane Morrison. We are looking for footage of anyone near the garage.",
+        days_ago: 3,
+        corner: (-122.645, 45.515),
+        features: None,
+        outcome: DemoOutcome::Rejected,
+    },
+    DemoRequest {
+        incident_type: "vandalism",
+        details: "Graffiti was sprayed on a garage on the 1400 block of Maple St. Footage of anyone near the garages on that block, especially carrying spray cans, would help.",
+        days_ago: 3,
+        corner: (-122.645, 45.515),
+        features: None,
+        outcome: DemoOutcome::Pending,
+    },
 ];
 
 /// One demo account, as printed.
@@ -197,10 +273,93 @@ impl App {
                 totp_secret: None,
             });
         }
+        self.seed_demo_requests(&agency.id, &jurisdiction).await?;
         Ok(Some(DemoCity {
             seeded: true,
             accounts,
         }))
+    }
+
+    /// Requests in every state: published (open, and one past its response window), one
+    /// pending review with findings, one rejected.
+    async fn seed_demo_requests(
+        &self,
+        agency_id: &str,
+        jurisdiction: &serde_json::Value,
+    ) -> Result<()> {
+        let jurisdiction = area::parse(jurisdiction, Shape::PolygonOrMulti)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("demo jurisdiction: {e}")))?;
+        let investigator = self
+            .db
+            .user_by_email("arivera@rivertonpd.example")
+            .await?
+            .ok_or(AppError::NotFound("demo investigator"))?;
+        let moderator = self
+            .db
+            .user_by_email("moderator@canvass.example")
+            .await?
+            .ok_or(AppError::NotFound("demo moderator"))?;
+        let now = self.now().trunc_subsecs(0);
+        for (i, demo) in DEMO_REQUESTS.iter().enumerate() {
+            // Each request lives at its own time: footage a little before it was submitted.
+            let submitted = now - Duration::days(demo.days_ago);
+            let end = submitted - Duration::hours(6);
+            let start = end - Duration::hours(2);
+            let (lon, lat) = demo.corner;
+            let draft = Draft {
+                incident_type: demo.incident_type.into(),
+                details: demo.details.into(),
+                footage_start: start.to_rfc3339(),
+                footage_end: end.to_rfc3339(),
+                investigator: Contact {
+                    name: "Det. A. Rivera".into(),
+                    phone: "+1-503-555-0142".into(),
+                    email: "arivera@rivertonpd.example".into(),
+                },
+                area: json!({"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.008, lat], [lon + 0.008, lat + 0.005], [lon, lat + 0.005], [lon, lat]]]}),
+                investigation_code: format!("RPD-2026-{:05}", 4100 + i),
+                ongoing_threat: demo.incident_type == "missing_person",
+                suspects: demo
+                    .features
+                    .map(|f| {
+                        vec![Suspect {
+                            descriptors: [
+                                ("sex".to_owned(), "male".to_owned()),
+                                ("age".to_owned(), "20s".to_owned()),
+                            ]
+                            .into_iter()
+                            .collect(),
+                            distinctive_features: f.iter().map(|s| (*s).to_owned()).collect(),
+                        }]
+                    })
+                    .unwrap_or_default(),
+            };
+            let valid =
+                request::validate(&draft, &jurisdiction, submitted, &self.settings.requests)?;
+            let id = self
+                .insert_request(agency_id, &investigator.id, &valid, submitted)
+                .await?;
+            let record = self
+                .db
+                .request(&id)
+                .await?
+                .ok_or(AppError::NotFound("demo request"))?;
+            let decided = submitted + Duration::hours(1);
+            match demo.outcome {
+                DemoOutcome::Published => {
+                    self.publish(&moderator.id, &record, &[], None, decided)
+                        .await?
+                }
+                DemoOutcome::Rejected => {
+                    let reasons = ["victim_privacy".to_owned()];
+                    let note = "Please remove the house number and the victim's name; the block is enough.";
+                    self.reject(&moderator.id, &record, &reasons, Some(note), decided)
+                        .await?;
+                }
+                DemoOutcome::Pending => {}
+            }
+        }
+        Ok(())
     }
 
     async fn existing_demo(&self) -> Result<Option<DemoCity>> {
@@ -241,6 +400,10 @@ impl DemoCity {
             } else {
                 "already seeded"
             }
+        );
+        let _ = writeln!(
+            out,
+            "It has published requests (one past its 60-day window), two pending review and one rejected."
         );
         let _ = writeln!(out, "Every demo account's password: {DEMO_PASSWORD}");
         let _ = writeln!(

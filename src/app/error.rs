@@ -29,6 +29,15 @@ pub enum AppError {
     /// Authorization refused.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Authorization allows the role, but the state of the caller's account or agency does
+    /// not (an unverified agency, say).
+    #[error("{message}")]
+    Refused {
+        /// Stable code.
+        code: &'static str,
+        /// What to do about it.
+        message: String,
+    },
     /// No such object, or another tenant's.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -66,7 +75,7 @@ impl AppError {
             AppError::MfaEnrollmentRequired => "mfa_enrollment_required",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
-            AppError::Conflict { code, .. } => code,
+            AppError::Conflict { code, .. } | AppError::Refused { code, .. } => code,
             AppError::Locked { .. } => "account_locked",
             AppError::Store(_) | AppError::Internal(_) => "internal",
         }

@@ -7,6 +7,9 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 mod error;
+pub mod moderation;
+pub mod requests;
+pub mod transparency;
 
 pub use error::{AppError, Result};
 
@@ -17,15 +20,18 @@ use chrono::{DateTime, Utc};
 use crate::config::Settings;
 use crate::domain::Role;
 use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::checkpoint::LogSigner;
 use crate::store::{AuditEntry, Db};
 
-/// Everything a use case needs: the database and the settings.
+/// Everything a use case needs: the database, the settings and the log's signing key.
 #[derive(Debug, Clone)]
 pub struct App {
     /// The database.
     pub db: Db,
     /// The settings the service runs with.
     pub settings: Arc<Settings>,
+    /// Signs transparency-log checkpoints.
+    pub log_signer: Arc<LogSigner>,
 }
 
 /// The signed-in account making a request, as established by its session.
@@ -79,6 +85,32 @@ pub(crate) const STAFF: &[Role] = &[
 ];
 
 impl App {
+    /// Opens the data folder: creates it, opens the database (running migrations) and loads
+    /// or generates the keys kept there.
+    pub async fn open(settings: Settings) -> anyhow::Result<App> {
+        use anyhow::Context;
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", settings.data_dir.display()))?;
+        let db = Db::connect(&settings.database_url).await.with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                crate::config::redact_url(&settings.database_url)
+            )
+        })?;
+        let key_path = settings
+            .data_dir
+            .join("keys")
+            .join("transparency-ed25519.key");
+        let secret = crate::store::keys::load_or_create_secret(&key_path)
+            .with_context(|| format!("cannot read or create {}", key_path.display()))?;
+        let log_signer = LogSigner::from_bytes(settings.log_origin(), &secret);
+        Ok(App {
+            db,
+            settings: Arc::new(settings),
+            log_signer: Arc::new(log_signer),
+        })
+    }
+
     /// The current time. One place, so every rule sees the same clock.
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now()

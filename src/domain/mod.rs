@@ -3,10 +3,14 @@
 pub mod account;
 pub mod area;
 pub mod audit;
+pub mod checkpoint;
 pub mod email;
+pub mod guidelines;
 pub mod lockout;
+pub mod merkle;
 pub mod mfa;
 pub mod password;
+pub mod request;
 pub mod session;
 pub mod validation;
 

@@ -58,6 +58,11 @@ impl Problems {
         }
     }
 
+    /// The problems found so far, by field.
+    pub fn into_details(self) -> FieldErrors {
+        self.details
+    }
+
     /// `Ok` when nothing was found; otherwise one error listing every field.
     pub fn finish(self, code: &'static str, summary: &str) -> Result<(), ValidationError> {
         if self.details.is_empty() {

@@ -6,11 +6,15 @@
 
 mod agencies;
 mod audit;
+pub mod keys;
+mod requests;
 mod sessions;
+mod transparency;
 mod users;
 
 pub use agencies::{AgencyChanges, AgencyRecord, NewAgency};
 pub use audit::{AuditEntry, AuditRecord};
+pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
 pub use sessions::{SessionRecord, SessionUser};
 pub use users::{NewUser, UserRecord};
 
@@ -125,6 +129,11 @@ impl Db {
         &self.pool
     }
 
+    /// Starts a transaction. Dropped without [`Tx::commit`], it rolls back.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx(self.pool.begin().await?))
+    }
+
     /// A trivial query, to show the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -134,6 +143,17 @@ impl Db {
     /// Closes the pool, waiting for connections to return.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A transaction: the writes of one use case, all or nothing.
+pub struct Tx(sqlx::Transaction<'static, Any>);
+
+impl Tx {
+    /// Makes the writes permanent.
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit().await?;
+        Ok(())
     }
 }
 

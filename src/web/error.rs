@@ -119,7 +119,9 @@ impl From<AppError> for ApiError {
             | AppError::InvalidCredentials
             | AppError::MfaRequired
             | AppError::InvalidTotp => StatusCode::UNAUTHORIZED,
-            AppError::MfaEnrollmentRequired | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::MfaEnrollmentRequired | AppError::Forbidden(_) | AppError::Refused { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Locked { .. } => StatusCode::LOCKED,

@@ -8,8 +8,11 @@ pub mod extract;
 pub mod limits;
 pub mod me;
 pub mod metrics;
+pub mod moderation;
 pub mod ops;
+pub mod requests;
 pub mod residents;
+pub mod transparency;
 
 use std::sync::Arc;
 
@@ -46,7 +49,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Canvass", description = "Verified agencies ask one neighbourhood for camera footage of one incident; residents share clips voluntarily."),
     components(schemas(error::ErrorBody)),
-    tags((name = "auth"), (name = "accounts"), (name = "agencies"), (name = "audit"), (name = "operations"))
+    tags((name = "auth"), (name = "accounts"), (name = "agencies"), (name = "audit"), (name = "requests"), (name = "moderation"), (name = "transparency"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -65,6 +68,17 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agencies::remove_member))
         .routes(routes!(agencies::create_moderator))
         .routes(routes!(audit::list))
+        .routes(routes!(requests::create, requests::list))
+        .routes(routes!(requests::get, requests::revise, requests::withdraw))
+        .routes(routes!(requests::history))
+        .routes(routes!(moderation::queue))
+        .routes(routes!(moderation::decide))
+        .routes(routes!(transparency::checkpoint))
+        .routes(routes!(transparency::key))
+        .routes(routes!(transparency::entry))
+        .routes(routes!(transparency::inclusion))
+        .routes(routes!(transparency::consistency))
+        .routes(routes!(transparency::report))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))

@@ -1,0 +1,3 @@
+//! Client-side checks that anyone can run against a Canvass deployment, without trusting it.
+
+pub mod log;
