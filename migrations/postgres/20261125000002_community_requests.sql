@@ -88,6 +88,12 @@ CREATE TRIGGER transparency_entries_append_only BEFORE UPDATE OR DELETE ON trans
     FOR EACH ROW EXECUTE FUNCTION append_only();
 CREATE TRIGGER transparency_nodes_append_only BEFORE UPDATE OR DELETE ON transparency_nodes
     FOR EACH ROW EXECUTE FUNCTION append_only();
-CREATE TRIGGER transparency_append_only_truncate BEFORE TRUNCATE
-    ON transparency_entries, transparency_nodes, request_events, community_requests
+-- One trigger per table: CREATE TRIGGER names a single table.
+CREATE TRIGGER transparency_entries_no_truncate BEFORE TRUNCATE ON transparency_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION append_only();
+CREATE TRIGGER transparency_nodes_no_truncate BEFORE TRUNCATE ON transparency_nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION append_only();
+CREATE TRIGGER request_events_no_truncate BEFORE TRUNCATE ON request_events
+    FOR EACH STATEMENT EXECUTE FUNCTION append_only();
+CREATE TRIGGER community_requests_no_truncate BEFORE TRUNCATE ON community_requests
     FOR EACH STATEMENT EXECUTE FUNCTION append_only();

@@ -3,7 +3,9 @@
 //! Input is GeoJSON (RFC 7946: WGS84, longitude first). The checks run on the raw coordinates,
 //! because converting to `geo` types closes open rings silently and would hide the mistake.
 
-use geo::{Coord, LineString, MultiPolygon, Polygon, Validation};
+use geo::line_intersection::LineIntersection;
+use geo::sweep::Cross;
+use geo::{Contains, Coord, Intersections, Intersects, Line, LineString, MultiPolygon, Polygon};
 use geojson::{Geometry, GeometryValue, PolygonType, Position};
 
 /// Which GeoJSON geometry types a field accepts.
@@ -57,10 +59,139 @@ pub fn parse(value: &serde_json::Value, shape: Shape) -> Result<MultiPolygon<f64
         out.push(Polygon::new(exterior, converted));
     }
     let multi = MultiPolygon(out);
-    if let Err(problem) = multi.check_validation() {
-        return Err(format!("is not a valid area: {problem}"));
-    }
+    check_simple(&multi).map_err(|problem| format!("is not a valid area: {problem}"))?;
     Ok(multi)
+}
+
+/// One segment of a ring, with where it sits, for the sweep.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    line: Line<f64>,
+    polygon: usize,
+    ring: usize,
+    position: usize,
+    ring_len: usize,
+}
+
+impl Cross for Segment {
+    type Scalar = f64;
+
+    fn line(&self) -> Line<f64> {
+        self.line
+    }
+}
+
+impl Segment {
+    fn same_ring(&self, other: &Segment) -> bool {
+        self.polygon == other.polygon && self.ring == other.ring
+    }
+
+    fn adjacent(&self, other: &Segment) -> bool {
+        let (a, b) = (
+            self.position.min(other.position),
+            self.position.max(other.position),
+        );
+        self.same_ring(other) && (b - a == 1 || (a == 0 && b + 1 == self.ring_len))
+    }
+}
+
+/// The OGC simple-feature rules a polygon area must meet, in O(n log n) for ordinary shapes:
+/// no ring crosses or touches itself, rings meet other rings at single points at most, holes
+/// lie inside their exterior and outside each other, and polygons of a MultiPolygon do not
+/// overlap. (`geo::Validation` checks every pair of segments, which takes milliseconds at a
+/// thousand vertices and far longer at the vertex limit.)
+pub fn check_simple(multi: &MultiPolygon<f64>) -> Result<(), String> {
+    let mut segments = Vec::new();
+    for (p, polygon) in multi.0.iter().enumerate() {
+        for (r, ring) in std::iter::once(polygon.exterior())
+            .chain(polygon.interiors())
+            .enumerate()
+        {
+            let lines: Vec<Line<f64>> = ring.lines().filter(|l| l.start != l.end).collect();
+            if lines.len() < 3 {
+                return Err(format!(
+                    "polygon {p}, ring {r} has fewer than 3 distinct sides"
+                ));
+            }
+            let ring_len = lines.len();
+            segments.extend(
+                lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(position, line)| Segment {
+                        line,
+                        polygon: p,
+                        ring: r,
+                        position,
+                        ring_len,
+                    }),
+            );
+        }
+    }
+    for (a, b, hit) in Intersections::from_iter(segments) {
+        let allowed = match hit {
+            // Neighbours in a ring share exactly their common vertex.
+            LineIntersection::SinglePoint { intersection, .. } if a.adjacent(&b) => {
+                intersection == a.line.start || intersection == a.line.end
+            }
+            // Other rings may touch at a point, never cross.
+            LineIntersection::SinglePoint { is_proper, .. } if !a.same_ring(&b) => !is_proper,
+            _ => false,
+        };
+        if !allowed {
+            let where_ = if a.same_ring(&b) {
+                format!(
+                    "polygon {}, ring {} crosses or touches itself",
+                    a.polygon, a.ring
+                )
+            } else {
+                format!(
+                    "polygon {} ring {} and polygon {} ring {} cross or overlap",
+                    a.polygon, a.ring, b.polygon, b.ring
+                )
+            };
+            return Err(format!(
+                "{where_} near ({:.6}, {:.6})",
+                a.line.start.x, a.line.start.y
+            ));
+        }
+    }
+    // With no crossings, a ring is wholly inside or outside another; one vertex decides.
+    for (p, polygon) in multi.0.iter().enumerate() {
+        let shell = Polygon::new(polygon.exterior().clone(), vec![]);
+        for (h, hole) in polygon.interiors().iter().enumerate() {
+            if inside(hole, &shell) != Some(true) {
+                return Err(format!(
+                    "polygon {p}: hole {h} is not inside its exterior ring"
+                ));
+            }
+            for (other, outer) in polygon.interiors().iter().enumerate() {
+                if other != h && inside(hole, &Polygon::new(outer.clone(), vec![])) == Some(true) {
+                    return Err(format!("polygon {p}: hole {h} lies inside hole {other}"));
+                }
+            }
+        }
+        for (q, other) in multi.0.iter().enumerate() {
+            if q != p && inside(polygon.exterior(), other) == Some(true) {
+                return Err(format!("polygons {p} and {q} overlap"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `ring` lies inside `area`, decided by its first vertex not on `area`'s boundary;
+/// `None` when every vertex is on the boundary.
+fn inside(ring: &LineString<f64>, area: &Polygon<f64>) -> Option<bool> {
+    ring.points().find_map(|pt| {
+        if area.contains(&pt) {
+            Some(true)
+        } else if area.intersects(&pt) {
+            None
+        } else {
+            Some(false)
+        }
+    })
 }
 
 fn ring_to_line(ring: &[Position]) -> Result<LineString<f64>, String> {
@@ -187,6 +318,63 @@ mod tests {
                 .unwrap_err()
                 .contains("at least 4")
         );
+    }
+
+    #[test]
+    fn holes_and_multipolygons_follow_the_simple_feature_rules() {
+        let outer = [
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [10.0, 10.0],
+            [0.0, 10.0],
+            [0.0, 0.0],
+        ];
+        let hole = [[2.0, 2.0], [4.0, 2.0], [4.0, 4.0], [2.0, 4.0], [2.0, 2.0]];
+        let ok = json!({"type": "Polygon", "coordinates": [outer, hole]});
+        assert!(parse(&ok, Shape::Polygon).is_ok());
+        let hole_outside = [[20.0, 2.0], [24.0, 2.0], [24.0, 4.0], [20.0, 2.0]];
+        let bad = json!({"type": "Polygon", "coordinates": [outer, hole_outside]});
+        assert!(
+            parse(&bad, Shape::Polygon)
+                .unwrap_err()
+                .contains("not inside")
+        );
+        let crossing = [[8.0, 2.0], [14.0, 2.0], [14.0, 4.0], [8.0, 2.0]];
+        let bad = json!({"type": "Polygon", "coordinates": [outer, crossing]});
+        assert!(parse(&bad, Shape::Polygon).is_err());
+        let overlapping = json!({"type": "MultiPolygon", "coordinates": [[outer], [[[1.0, 1.0], [3.0, 1.0], [3.0, 3.0], [1.0, 1.0]]]]});
+        assert!(
+            parse(&overlapping, Shape::PolygonOrMulti)
+                .unwrap_err()
+                .contains("overlap")
+        );
+        let touching = json!({"type": "MultiPolygon", "coordinates": [[outer], [[[10.0, 10.0], [12.0, 10.0], [12.0, 12.0], [10.0, 10.0]]]]});
+        assert!(parse(&touching, Shape::PolygonOrMulti).is_ok());
+    }
+
+    #[test]
+    fn a_spike_and_a_repeated_vertex_touch_are_refused() {
+        let spike = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [4.0, 6.0], [4.0, 4.0], [0.0, 4.0], [0.0, 0.0]]]});
+        assert!(parse(&spike, Shape::Polygon).is_err());
+        let figure_eight_touch = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [2.0, 2.0], [4.0, 0.0], [4.0, 4.0], [2.0, 2.0], [0.0, 4.0], [0.0, 0.0]]]});
+        assert!(parse(&figure_eight_touch, Shape::Polygon).is_err());
+    }
+
+    proptest::proptest! {
+        /// On small random rings, the sweep agrees with geo's exhaustive pairwise check.
+        #[test]
+        fn sweep_agrees_with_geo_validation(points in proptest::collection::vec((0_u8..6, 0_u8..6), 3..8)) {
+            use geo::Validation;
+            let mut ring: Vec<Coord<f64>> = points.iter().map(|&(x, y)| Coord { x: f64::from(x), y: f64::from(y) }).collect();
+            ring.dedup();
+            proptest::prop_assume!(ring.len() >= 3);
+            ring.push(ring[0]);
+            let polygon = Polygon::new(LineString(ring), vec![]);
+            let multi = MultiPolygon(vec![polygon.clone()]);
+            let zero_area = geo::Area::unsigned_area(&polygon) == 0.0;
+            proptest::prop_assume!(!zero_area);
+            proptest::prop_assert_eq!(check_simple(&multi).is_ok(), polygon.is_valid(), "{:?}", polygon);
+        }
     }
 
     #[test]

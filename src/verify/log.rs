@@ -150,18 +150,20 @@ pub async fn verify(base_url: &str, state_path: &Path) -> anyhow::Result<Verifie
                 prev.size
             );
         }
-        let proof = get_proof(
-            &client,
-            &format!("{api}/proof/consistency?from={}&to={size}", prev.size),
-        )
-        .await?;
-        if prev.size > 0
-            && !merkle::verify_consistency(prev.size, size, &old_root, &checkpoint.root, &proof)
-        {
-            bail!(
-                "the log at size {size} is not an extension of the one seen at size {}: entries were changed or removed",
-                prev.size
-            );
+        // Every tree extends the empty one, and RFC 9162 defines no proof from size 0 (the
+        // server rightly refuses `from=0`), so there is nothing to fetch after an empty log.
+        if prev.size > 0 {
+            let proof = get_proof(
+                &client,
+                &format!("{api}/proof/consistency?from={}&to={size}", prev.size),
+            )
+            .await?;
+            if !merkle::verify_consistency(prev.size, size, &old_root, &checkpoint.root, &proof) {
+                bail!(
+                    "the log at size {size} is not an extension of the one seen at size {}: entries were changed or removed",
+                    prev.size
+                );
+            }
         }
         if prev.size == size && old_root != checkpoint.root {
             bail!("the root at size {size} changed since the last run");
