@@ -5,6 +5,7 @@ pub mod area;
 pub mod audit;
 pub mod checkpoint;
 pub mod email;
+pub mod geo_index;
 pub mod guidelines;
 pub mod lockout;
 pub mod merkle;
