@@ -120,6 +120,12 @@ settings! {
     request_max_details_chars, "CANVASS_REQUEST_MAX_DETAILS_CHARS", "N";
     /// Days after publication that residents may share clips [default: 60]
     response_window_days, "CANVASS_RESPONSE_WINDOW_DAYS", "DAYS";
+    /// Accept Web Push endpoints on http://localhost (tests and demos only) [default: false]
+    push_allow_loopback_http, "CANVASS_PUSH_ALLOW_LOOPBACK_HTTP", "BOOL";
+    /// Notification delivery attempts before giving up [default: 8]
+    delivery_max_attempts, "CANVASS_DELIVERY_MAX_ATTEMPTS", "N";
+    /// Comments per hour from one account before 429 [default: 30]
+    comment_rate_per_hour, "CANVASS_COMMENT_RATE_PER_HOUR", "N";
     /// Serve with the Secure cookie flag even on http (set when TLS ends at a proxy) [default: false]
     secure_cookies, "CANVASS_SECURE_COOKIES", "BOOL";
 }
@@ -159,6 +165,12 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// The rules a community request must meet.
     pub requests: RequestLimits,
+    /// Accept http push endpoints on loopback addresses.
+    pub push_allow_loopback_http: bool,
+    /// Delivery attempts per notification before it is marked failed.
+    pub delivery_max_attempts: u32,
+    /// Comments per hour per account.
+    pub comment_rate_per_hour: u32,
 }
 
 fn toml_scalar(key: &str, v: &toml::Value) -> Result<String, SettingError> {
@@ -368,6 +380,12 @@ impl Settings {
             ));
         }
         Ok(Settings {
+            push_allow_loopback_http: get("push_allow_loopback_http")
+                .map(|v| parse_bool("push_allow_loopback_http", v))
+                .transpose()?
+                .unwrap_or(false),
+            delivery_max_attempts: num_u32("delivery_max_attempts", 8)?,
+            comment_rate_per_hour: num_u32("comment_rate_per_hour", 30)?,
             requests,
             listen,
             data_dir,

@@ -21,6 +21,7 @@ pub struct Running {
     stop: oneshot::Sender<()>,
     served: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 /// Opens the database (running migrations), binds the listener and starts serving.
@@ -41,6 +42,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         app.clone(),
         Some(state.limits.clone()),
     ));
+    let channels = delivery_channels(&app)?;
+    let workers = vec![
+        tokio::spawn(crate::jobs::fanout::fanout_forever(app.clone())),
+        tokio::spawn(crate::jobs::delivery::deliver_forever(
+            app.clone(),
+            channels,
+        )),
+    ];
     let router = web::router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let served = tokio::spawn(async move {
@@ -68,6 +77,24 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         stop,
         served,
         sweeper,
+        workers,
+    })
+}
+
+/// Email when an SMTP server is set; Web Push with the VAPID key kept in the data folder.
+fn delivery_channels(app: &App) -> anyhow::Result<crate::jobs::delivery::Channels> {
+    let s = &app.settings;
+    let mailer = match &s.smtp_url {
+        Some(url) => Some(std::sync::Arc::new(
+            crate::jobs::email::Mailer::from_settings(url, &s.smtp_from).context("smtp_url")?,
+        )),
+        None => None,
+    };
+    let push = crate::jobs::push::PushSender::load_or_create(&s.data_dir, s.public_url.clone())
+        .context("cannot read or create the Web Push (VAPID) key")?;
+    Ok(crate::jobs::delivery::Channels {
+        mailer,
+        push: std::sync::Arc::new(push),
     })
 }
 
@@ -76,6 +103,7 @@ impl Running {
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.served.await;
         self.sweeper.abort();
+        self.workers.iter().for_each(JoinHandle::abort);
         result??;
         Ok(())
     }
@@ -84,6 +112,7 @@ impl Running {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         self.sweeper.abort();
+        self.workers.iter().for_each(JoinHandle::abort);
         self.served.await??;
         self.app.db.close().await;
         Ok(())

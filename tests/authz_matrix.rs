@@ -15,6 +15,14 @@
 //!   and on the routes that change it that comes before the role check (only then may an
 //!   agency admin, moderator or admin who sees it get 403 `forbidden`); an unknown id is 404
 //!   for whoever passes the role check;
+//! - a published community request (one per agency, its area holding the resident's home) is
+//!   seen by the residents whose home lies in its area, its agency's members, moderators and
+//!   admins; everyone else gets 404 `not_found`; of those who see it, only residents and the
+//!   agency's members may comment (moderators and admins get 403 `forbidden` on the POST);
+//! - the resident's own routes (feed, settings, push subscriptions) serve residents only;
+//! - share links (`/r/{public_id}`, `/api/v1/public/requests/{public_id}`) and unsubscribe links
+//!   are open to everyone, signed in or not; an unknown share id or a token the server did not
+//!   issue is 404 `not_found`;
 //! - the transparency log and report are open to everyone;
 //! - a staff session still waiting for second-factor enrollment serves only enrollment,
 //!   confirmation and logout: 403 `mfa_enrollment_required` elsewhere.
@@ -86,6 +94,9 @@ enum Access {
     Viewers,
     /// Of those who can see the request (404 for the others), these roles only (403).
     ViewersWithRoles(&'static [Role]),
+    /// Of those who can see the published request named (404 for the others), these roles
+    /// only (403).
+    PublishedViewers(&'static [Role]),
 }
 
 /// What the route's `{id}` names.
@@ -97,6 +108,13 @@ enum Scope {
     Agency,
     /// A community request pending review: the own agency's, another agency's, or no such id.
     Request,
+    /// A published community request whose area holds the resident's home: the own agency's,
+    /// another agency's, or no such id.
+    Published,
+    /// A published request's share id (`{public_id}`), or one that names nothing.
+    Link,
+    /// A resident's unsubscribe token (`{token}`), or one the server did not issue.
+    Token,
 }
 
 /// Which session a cell uses.
@@ -117,7 +135,7 @@ enum Tenant {
     Unscoped,
     Own,
     Other,
-    /// An id that names nothing (request routes).
+    /// An id that names nothing (request, share-link and token routes).
     Missing,
 }
 
@@ -172,6 +190,40 @@ const AGENCY_MANAGERS: &[Role] = &[Role::Admin, Role::AgencyAdmin];
 const ADMIN: &[Role] = &[Role::Admin];
 const INVESTIGATOR: &[Role] = &[Role::Investigator];
 const MODERATOR: &[Role] = &[Role::Moderator];
+const RESIDENT: &[Role] = &[Role::Resident];
+const ALL_ROLES: &[Role] = &[
+    Role::Resident,
+    Role::Investigator,
+    Role::AgencyAdmin,
+    Role::Moderator,
+    Role::Admin,
+];
+const COMMENTERS: &[Role] = &[Role::Resident, Role::Investigator, Role::AgencyAdmin];
+
+/// A browser's PushSubscription JSON with a real P-256 key. The endpoint's host never
+/// resolves, so nothing is ever delivered to it.
+fn push_subscription(_: &Ctx) -> Option<Value> {
+    use base64::Engine;
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let secret = loop {
+        let mut bytes = [0_u8; 32];
+        rand::fill(&mut bytes);
+        if let Ok(key) = p256::SecretKey::from_slice(&bytes) {
+            break key;
+        }
+    };
+    let mut auth = [0_u8; 16];
+    rand::fill(&mut auth);
+    Some(json!({
+        "endpoint": "https://push.invalid/matrix/1",
+        "expirationTime": null,
+        "keys": {
+            "p256dh": b64.encode(secret.public_key().to_encoded_point(false).as_bytes()),
+            "auth": b64.encode(auth),
+        },
+    }))
+}
 
 fn no_body(_: &Ctx) -> Option<Value> {
     None
@@ -463,6 +515,96 @@ fn routes() -> Vec<Route> {
         },
         Route {
             method: "GET",
+            path: "/api/v1/feed",
+            access: Access::Roles(RESIDENT),
+            scope: Scope::None,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/me/settings",
+            access: Access::Roles(RESIDENT),
+            scope: Scope::None,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "PUT",
+            path: "/api/v1/me/settings",
+            access: Access::Roles(RESIDENT),
+            scope: Scope::None,
+            session: Session::Main,
+            ok: 200,
+            body: |_| Some(json!({"community_requests": true, "push": true, "email": true})),
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/me/push-subscriptions",
+            access: Access::Roles(RESIDENT),
+            scope: Scope::None,
+            session: Session::Main,
+            ok: 201,
+            body: push_subscription,
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/requests/{id}/comments",
+            access: Access::PublishedViewers(ALL_ROLES),
+            scope: Scope::Published,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/requests/{id}/comments",
+            access: Access::PublishedViewers(COMMENTERS),
+            scope: Scope::Published,
+            session: Session::Main,
+            ok: 201,
+            body: |_| Some(json!({"body": "A grey van was parked on the block that evening."})),
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/public/requests/{public_id}",
+            access: Access::Open,
+            scope: Scope::Link,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
+            path: "/r/{public_id}",
+            access: Access::Open,
+            scope: Scope::Link,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
+            path: "/api/v1/unsubscribe/{token}",
+            access: Access::Open,
+            scope: Scope::Token,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "POST",
+            path: "/api/v1/unsubscribe/{token}",
+            access: Access::Open,
+            scope: Scope::Token,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
             path: "/healthz",
             access: Access::Open,
             scope: Scope::None,
@@ -494,6 +636,9 @@ fn routes() -> Vec<Route> {
 /// The status and error code a cell must answer.
 fn expected(route: &Route, caller: Caller, tenant: Tenant) -> (u16, Option<&'static str>) {
     if matches!(route.access, Access::Open) {
+        if tenant == Tenant::Missing {
+            return (404, Some("not_found"));
+        }
         return (route.ok, None);
     }
     let Some(role) = caller.role() else {
@@ -516,6 +661,14 @@ fn expected(route: &Route, caller: Caller, tenant: Tenant) -> (u16, Option<&'sta
         && !roles.contains(&role)
     {
         return (403, Some("forbidden"));
+    }
+    if let Access::PublishedViewers(roles) = route.access {
+        if !sees_published_request(role, tenant) {
+            return (404, Some("not_found"));
+        }
+        if !roles.contains(&role) {
+            return (403, Some("forbidden"));
+        }
     }
     if tenant == Tenant::Other && role.is_agency_member() {
         return (404, Some("not_found"));
@@ -549,6 +702,18 @@ fn sees_pending_request(role: Role, tenant: Tenant) -> bool {
             Role::Admin | Role::Moderator => true,
             Role::AgencyAdmin | Role::Investigator => tenant == Tenant::Own,
             Role::Resident => false,
+        },
+    }
+}
+
+/// Who sees a published request whose area holds the resident's home: that resident, its
+/// agency's members, moderators and admins.
+fn sees_published_request(role: Role, tenant: Tenant) -> bool {
+    match tenant {
+        Tenant::Missing | Tenant::Unscoped => false,
+        Tenant::Own | Tenant::Other => match role {
+            Role::Admin | Role::Moderator | Role::Resident => true,
+            Role::AgencyAdmin | Role::Investigator => tenant == Tenant::Own,
         },
     }
 }
@@ -633,18 +798,26 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
         };
         main.insert(caller, token);
     }
-    let (_, login_email) = insert_account(&t, &hash, Role::Resident, None).await;
+    let (login_id, login_email) = insert_account(&t, &hash, Role::Resident, None).await;
     // Request authors in each agency, and one published request, so the log has an entry.
     let own_author = main[&Caller::Investigator].clone().unwrap();
     let other_author = t.account(Role::Investigator, Some(&other)).await.token;
-    let published = pending_request(&t, &own_author).await;
-    t.post(
-        &format!("/api/v1/moderation/requests/{published}/decision"),
-        main[&Caller::Moderator].as_deref(),
-        json!({"decision": "approve"}),
-    )
-    .await
-    .expect(200, None);
+    // One published request per agency, both over the residents' homes (comment routes).
+    let mut published = Vec::new();
+    for author in [&own_author, &other_author] {
+        let id = pending_request(&t, author).await;
+        let r = t
+            .post(
+                &format!("/api/v1/moderation/requests/{id}/decision"),
+                main[&Caller::Moderator].as_deref(),
+                json!({"decision": "approve"}),
+            )
+            .await;
+        r.expect(200, None);
+        published.push((id, r.body["public_id"].as_str().unwrap().to_owned()));
+    }
+    let unsubscribe_url = canvass::jobs::delivery::unsubscribe_url(t.app(), &login_id);
+    let unsubscribe_token = unsubscribe_url.rsplit('/').next().unwrap().to_owned();
     // The enrollment sessions, and the secret each one's enroll cell answered.
     let mut enrollment: HashMap<Caller, (Option<String>, String)> = HashMap::new();
 
@@ -654,7 +827,8 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
         let tenants: &[Tenant] = match route.scope {
             Scope::None => &[Tenant::Unscoped],
             Scope::Agency => &[Tenant::Own, Tenant::Other],
-            Scope::Request => &[Tenant::Own, Tenant::Other, Tenant::Missing],
+            Scope::Request | Scope::Published => &[Tenant::Own, Tenant::Other, Tenant::Missing],
+            Scope::Link | Scope::Token => &[Tenant::Own, Tenant::Missing],
         };
         for &tenant in tenants {
             let agency = if tenant == Tenant::Other {
@@ -708,12 +882,23 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
                 let object = match (route.scope, tenant) {
                     (Scope::Request, Tenant::Own) => pending_request(&t, &own_author).await,
                     (Scope::Request, Tenant::Other) => pending_request(&t, &other_author).await,
-                    (Scope::Request, _) => format!("no-such-request-{}", uuid::Uuid::new_v4()),
+                    (Scope::Published, Tenant::Own) => published[0].0.clone(),
+                    (Scope::Published, Tenant::Other) => published[1].0.clone(),
+                    (Scope::Link, Tenant::Own) => published[0].1.clone(),
+                    (Scope::Token, Tenant::Own) => unsubscribe_token.clone(),
+                    (Scope::Request | Scope::Published, _) => {
+                        format!("no-such-request-{}", uuid::Uuid::new_v4())
+                    }
+                    (Scope::Link | Scope::Token, _) => {
+                        format!("not-issued-{}", uuid::Uuid::new_v4().simple())
+                    }
                     _ => ctx.agency.clone(),
                 };
                 let path = route
                     .path
                     .replace("{id}", &object)
+                    .replace("{public_id}", &object)
+                    .replace("{token}", &object)
                     .replace("{user_id}", &ctx.member);
                 let r = t
                     .call(route.method, &path, token.as_deref(), (route.body)(&ctx))
@@ -744,6 +929,12 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
             }
             let label = match tenant {
                 Tenant::Unscoped => format!("{} {}", route.method, route.path),
+                Tenant::Missing if matches!(route.scope, Scope::Link | Scope::Token) => {
+                    format!("{} {} (never issued)", route.method, route.path)
+                }
+                Tenant::Own if matches!(route.scope, Scope::Link | Scope::Token) => {
+                    format!("{} {} (issued)", route.method, route.path)
+                }
                 Tenant::Own => format!("{} {} (own agency)", route.method, route.path),
                 Tenant::Other => format!("{} {} (other agency)", route.method, route.path),
                 Tenant::Missing => format!("{} {} (unknown id)", route.method, route.path),
@@ -783,7 +974,9 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
     out.push_str(
         "\n401 unauthenticated, 403 forbidden, 404 not_found (another agency's object), \
          403 mfa = mfa_enrollment_required.\nRequest routes name a fresh request pending review \
-         per cell (own agency's, another agency's), or an unknown id.\nmfa_pending: an investigator whose session may only \
+         per cell (own agency's, another agency's), or an unknown id; comment routes name a \
+         published request over the resident's home (own agency's, another agency's), or an \
+         unknown id; share and unsubscribe routes an issued id or token, or one never issued.\nmfa_pending: an investigator whose session may only \
          enroll a second factor. Logout uses a fresh session per caller; enroll and confirm use, \
          for staff, a fresh session waiting for enrollment.\n",
     );
@@ -816,8 +1009,8 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
     );
     let tenants = |r: &Route| match r.scope {
         Scope::None => 1,
-        Scope::Agency => 2,
-        Scope::Request => 3,
+        Scope::Agency | Scope::Link | Scope::Token => 2,
+        Scope::Request | Scope::Published => 3,
     };
     assert_eq!(rows.len(), routes.iter().map(tenants).sum::<usize>());
     t.stop().await;

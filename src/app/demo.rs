@@ -184,12 +184,28 @@ fn unit(i: usize, salt: u64) -> f64 {
     (x >> 11) as f64 / (1_u64 << 53) as f64
 }
 
-/// The i-th resident's home: a point inside the bounds and its street address.
+/// The i-th resident's home: a point inside the bounds and its street address. The first
+/// twelve live in the published demo requests' areas, so their feeds and notifications show
+/// something; the rest are spread over the city.
 pub fn demo_home(i: usize) -> (f64, f64, String) {
     let (w, s, e, n) = BOUNDS;
-    // Keep a margin so homes are well inside the jurisdiction, not on its edge.
-    let lon = w + (e - w) * (0.03 + 0.94 * unit(i, 1));
-    let lat = s + (n - s) * (0.03 + 0.94 * unit(i, 2));
+    let (lon, lat) = if i < 12 {
+        let published: Vec<&DemoRequest> = DEMO_REQUESTS
+            .iter()
+            .filter(|r| matches!(r.outcome, DemoOutcome::Published))
+            .collect();
+        let (x, y) = published[i % published.len()].corner;
+        (
+            x + 0.001 + 0.006 * unit(i, 1),
+            y + 0.001 + 0.003 * unit(i, 2),
+        )
+    } else {
+        // Keep a margin so homes are well inside the jurisdiction, not on its edge.
+        (
+            w + (e - w) * (0.03 + 0.94 * unit(i, 1)),
+            s + (n - s) * (0.03 + 0.94 * unit(i, 2)),
+        )
+    };
     // East-west streets are named, avenues are numbered; 100 house numbers a block.
     let street = STREETS[((lat - s) / (n - s) * STREETS.len() as f64) as usize % STREETS.len()];
     let number = 100 + ((lon - w) / (e - w) * 3000.0) as u32 / 2 * 2 + (i as u32 % 2);
@@ -274,6 +290,7 @@ impl App {
             });
         }
         self.seed_demo_requests(&agency.id, &jurisdiction).await?;
+        self.seed_demo_residents_life().await?;
         Ok(Some(DemoCity {
             seeded: true,
             accounts,
@@ -362,6 +379,63 @@ impl App {
         Ok(())
     }
 
+    /// Some residents opt out (every 7th of Community Requests, every 5th of email), and
+    /// residents in the published areas comment, with a reply from the investigator.
+    async fn seed_demo_residents_life(&self) -> Result<()> {
+        let now = self.now();
+        for i in 0..DEMO_RESIDENTS {
+            let Some(user) = self.db.user_by_email(&resident_email(i)).await? else {
+                continue;
+            };
+            let settings = crate::store::ResidentSettings {
+                community_requests: i % 7 != 6,
+                push: true,
+                email: i % 5 != 4,
+            };
+            self.db
+                .save_resident_settings(&user.id, settings, now)
+                .await?;
+        }
+        let investigator = self
+            .db
+            .user_by_email("arivera@rivertonpd.example")
+            .await?
+            .ok_or(AppError::NotFound("demo investigator"))?;
+        let lines = [
+            "My doorbell camera faces the street; I'll check the recording tonight.",
+            "We were away that evening, sorry. Hope you find them.",
+        ];
+        for record in self.db.requests(None, 50).await? {
+            if record.status != "published" {
+                continue;
+            }
+            let mut said = 0;
+            for i in 0..DEMO_RESIDENTS {
+                let (lat, lon, _) = demo_home(i);
+                if said < lines.len()
+                    && super::residents::area_holds(&record, lat, lon)?
+                    && let Some(user) = self.db.user_by_email(&resident_email(i)).await?
+                {
+                    let at = now - Duration::hours(2)
+                        + Duration::minutes(i64::try_from(said).unwrap_or(0) * 10);
+                    self.db
+                        .insert_comment(&record.id, &user.id, false, lines[said], at)
+                        .await?;
+                    said += 1;
+                }
+            }
+            if said > 0 {
+                let reply =
+                    "Thank you. Any footage helps; you can share clips from the request page.";
+                let at = now - Duration::minutes(30);
+                self.db
+                    .insert_comment(&record.id, &investigator.id, true, reply, at)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn existing_demo(&self) -> Result<Option<DemoCity>> {
         let mut accounts = Vec::new();
         for (role, email, _) in STAFF {
@@ -403,7 +477,8 @@ impl DemoCity {
         );
         let _ = writeln!(
             out,
-            "It has published requests (one past its 60-day window), two pending review and one rejected."
+            "It has published requests (one past its 60-day window) with comments, two pending review and one \
+             rejected; some residents have opted out of Community Requests or of email."
         );
         let _ = writeln!(out, "Every demo account's password: {DEMO_PASSWORD}");
         let _ = writeln!(

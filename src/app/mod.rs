@@ -9,6 +9,7 @@ pub mod demo;
 mod error;
 pub mod moderation;
 pub mod requests;
+pub mod residents;
 pub mod transparency;
 
 pub use error::{AppError, Result};
@@ -32,6 +33,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// Signs transparency-log checkpoints.
     pub log_signer: Arc<LogSigner>,
+    /// Signs feed cursors, so forged ones are refused.
+    pub cursor_key: [u8; 32],
 }
 
 /// The signed-in account making a request, as established by its session.
@@ -104,10 +107,14 @@ impl App {
         let secret = crate::store::keys::load_or_create_secret(&key_path)
             .with_context(|| format!("cannot read or create {}", key_path.display()))?;
         let log_signer = LogSigner::from_bytes(settings.log_origin(), &secret);
+        let cursor_path = settings.data_dir.join("keys").join("cursor-hmac.key");
+        let cursor_key = crate::store::keys::load_or_create_secret(&cursor_path)
+            .with_context(|| format!("cannot read or create {}", cursor_path.display()))?;
         Ok(App {
             db,
             settings: Arc::new(settings),
             log_signer: Arc::new(log_signer),
+            cursor_key,
         })
     }
 

@@ -7,10 +7,11 @@ use serde_json::json;
 use super::requests::{Audience, RequestDetail};
 use super::{App, AppError, Principal, Result};
 use crate::domain::Role;
+use crate::domain::area::{self, Shape};
 use crate::domain::guidelines::Guideline;
-use crate::domain::merkle;
 use crate::domain::validation::Problems;
-use crate::store::RequestRecord;
+use crate::domain::{geo_index, merkle};
+use crate::store::{RequestRecord, cell_i64};
 
 /// The most requests the queue answers at once.
 pub const QUEUE_LIMIT: i64 = 200;
@@ -190,6 +191,21 @@ impl App {
             merkle::append(index, leaf, &known).map_err(|e| AppError::Internal(e.into()))?;
         tx.append_log(index, &record.id, &entry, &leaf, &nodes)
             .await?;
+        // The area's cover makes the request findable from a home; the fan-out job works out
+        // who to notify after this answer has gone, so the answer says nothing about them.
+        let area = area::parse(&record.content.area, Shape::Polygon)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area is invalid: {e}")))?;
+        let polygon = area
+            .0
+            .first()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("empty area")))?;
+        let cells: Vec<i64> = geo_index::area_cover(polygon)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("area cover: {e}")))?
+            .into_iter()
+            .map(cell_i64)
+            .collect::<std::result::Result<_, _>>()?;
+        tx.insert_request_cells(&record.id, &cells).await?;
+        tx.insert_fanout_job(&record.id, now).await?;
         tx.insert_request_event(
             &record.id,
             actor_id,

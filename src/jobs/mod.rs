@@ -1,5 +1,10 @@
 //! Background work that runs beside the HTTP server.
 
+pub mod delivery;
+pub mod email;
+pub mod fanout;
+pub mod push;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -7,7 +7,9 @@
 mod agencies;
 mod audit;
 pub mod keys;
+pub mod outbox;
 mod requests;
+mod residents;
 mod sessions;
 mod transparency;
 mod users;
@@ -15,6 +17,7 @@ mod users;
 pub use agencies::{AgencyChanges, AgencyRecord, NewAgency};
 pub use audit::{AuditEntry, AuditRecord};
 pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
+pub use residents::{CommentRecord, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64};
 pub use sessions::{SessionRecord, SessionUser};
 pub use users::{NewUser, UserRecord};
 

@@ -102,7 +102,7 @@ pub struct ReportRow {
     pub count: i64,
 }
 
-const SELECT: &str = "SELECT r.id, r.agency_id, a.name AS agency_name, r.created_by, r.status, \
+pub(super) const SELECT: &str = "SELECT r.id, r.agency_id, a.name AS agency_name, r.created_by, r.status, \
     r.incident_type, r.details, r.footage_start, r.footage_end, r.contact_name, r.contact_phone, \
     r.contact_email, r.area, r.area_sq_mi, r.investigation_code, r.ongoing_threat, r.suspects, \
     r.findings, r.revision, r.created_at, r.updated_at, r.published_at, r.response_deadline, \
@@ -113,7 +113,7 @@ fn json(row: &AnyRow, col: &str) -> Result<serde_json::Value> {
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
-fn from_row(row: &AnyRow) -> Result<RequestRecord> {
+pub(super) fn from_row(row: &AnyRow) -> Result<RequestRecord> {
     Ok(RequestRecord {
         id: row.try_get("id")?,
         agency_id: row.try_get("agency_id")?,

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, Result, StoreError, flag, opt_ts, parse_ts, ts};
-use crate::domain::Role;
+use crate::domain::{Role, geo_index};
 
 /// An account as stored.
 #[derive(Debug, Clone)]
@@ -101,14 +101,22 @@ impl Db {
     pub async fn insert_user(&self, new: &NewUser<'_>, now: DateTime<Utc>) -> Result<UserRecord> {
         let id = super::new_id();
         let now_s = ts(now);
+        // Every stored home is indexed, whoever inserts it, so targeting never misses one.
+        let home_cell = match new.home {
+            Some((lat, lon)) => Some(super::cell_i64(
+                geo_index::home_cell(lat, lon)
+                    .map_err(|e| StoreError::Corrupt(format!("home: {e}")))?,
+            )?),
+            None => None,
+        };
         // Not a cached prepared statement: sqlx's `Any` driver (0.9.0) sends a NULL `f64` as
         // a `float4` NULL, so on PostgreSQL a statement first prepared for a staff account (no
         // home) would be reused with `float4` parameters, and a resident's home (`f64`) then
         // fails with "incorrect binary data format in bind parameter 8".
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, role, agency_id, display_name, \
-             home_address, home_lat, home_lon, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+             home_address, home_lat, home_lon, home_cell, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
         )
         .persistent(false)
         .bind(&id)
@@ -120,6 +128,7 @@ impl Db {
         .bind(new.home_address)
         .bind(new.home.map(|h| h.0))
         .bind(new.home.map(|h| h.1))
+        .bind(home_cell)
         .bind(&now_s)
         .execute(&self.pool)
         .await?;

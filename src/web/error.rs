@@ -90,7 +90,7 @@ impl ApiError {
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("too many {what} attempts from your address; try again in {retry_after} s"),
+                format!("too many {what} attempts; try again in {retry_after} s"),
             )
         }
     }

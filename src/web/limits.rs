@@ -14,6 +14,7 @@ use crate::config::Settings;
 pub struct RateLimits {
     login: DefaultKeyedRateLimiter<IpAddr>,
     signup: DefaultKeyedRateLimiter<IpAddr>,
+    comment: DefaultKeyedRateLimiter<String>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -26,6 +27,7 @@ impl RateLimits {
         Self {
             login: RateLimiter::keyed(Quota::per_minute(nz(settings.login_rate_per_minute))),
             signup: RateLimiter::keyed(Quota::per_hour(nz(settings.signup_rate_per_hour))),
+            comment: RateLimiter::keyed(Quota::per_hour(nz(settings.comment_rate_per_hour))),
         }
     }
 
@@ -52,9 +54,20 @@ impl RateLimits {
         Self::check(&self.signup, ip, "sign-up")
     }
 
+    /// One comment by the account `user_id`.
+    pub fn check_comment(&self, user_id: &str) -> Result<(), ApiError> {
+        self.comment
+            .check_key(&user_id.to_owned())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::rate_limited("comment", wait.as_secs() + 1)
+            })
+    }
+
     /// Forgets addresses whose buckets are full again, so memory stays bounded.
     pub fn sweep(&self) {
         self.login.retain_recent();
         self.signup.retain_recent();
+        self.comment.retain_recent();
     }
 }

@@ -3,13 +3,16 @@
 pub mod agencies;
 pub mod audit;
 pub mod auth;
+pub mod comments;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod limits;
 pub mod me;
 pub mod metrics;
 pub mod moderation;
 pub mod ops;
+pub mod public;
 pub mod requests;
 pub mod residents;
 pub mod transparency;
@@ -49,7 +52,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Canvass", description = "Verified agencies ask one neighbourhood for camera footage of one incident; residents share clips voluntarily."),
     components(schemas(error::ErrorBody)),
-    tags((name = "auth"), (name = "accounts"), (name = "agencies"), (name = "audit"), (name = "requests"), (name = "moderation"), (name = "transparency"), (name = "operations"))
+    tags((name = "auth"), (name = "accounts"), (name = "agencies"), (name = "audit"), (name = "requests"), (name = "moderation"), (name = "transparency"), (name = "residents"), (name = "public"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -79,6 +82,13 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transparency::inclusion))
         .routes(routes!(transparency::consistency))
         .routes(routes!(transparency::report))
+        .routes(routes!(feed::get))
+        .routes(routes!(feed::get_settings, feed::put_settings))
+        .routes(routes!(feed::add_push_subscription))
+        .routes(routes!(comments::list, comments::create))
+        .routes(routes!(public::get))
+        .routes(routes!(public::page))
+        .routes(routes!(public::unsubscribe, public::unsubscribe_page))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))

@@ -37,18 +37,39 @@ pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render() {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            .into_response(),
+    let mut text = match state.metrics.render() {
+        Ok(text) => text,
+        Err(e) => {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                .into_response();
+        }
+    };
+    // Delivery totals across all requests: for operators, never per request or agency.
+    if let Ok(t) = state.app.db.outbox_totals().await {
+        // The encoder closes with "# EOF"; the totals go before it.
+        if let Some(stripped) = text.strip_suffix("# EOF\n") {
+            text = stripped.to_owned();
+        }
+        text.push_str("# HELP canvass_notifications Notifications in the outbox, by state.\n");
+        text.push_str("# TYPE canvass_notifications gauge\n");
+        for (name, n) in [
+            ("pending", t.pending),
+            ("sent", t.sent),
+            ("failed", t.failed),
+            ("cancelled", t.cancelled),
+        ] {
+            text.push_str(&format!("canvass_notifications{{state=\"{name}\"}} {n}\n"));
+        }
+        text.push_str("# EOF\n");
     }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// This API's OpenAPI 3.1 document, generated from the code.

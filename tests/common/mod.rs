@@ -282,6 +282,53 @@ impl TestApp {
         }
     }
 
+    /// A resident whose home is at (`lat`, `lon`), created straight in the database and signed
+    /// in over HTTP.
+    pub async fn resident_at(&self, lat: f64, lon: f64) -> Session {
+        self.resident_named(lat, lon, "Test Person", "1200 Elm St, Riverton, OR 97214")
+            .await
+    }
+
+    /// A resident with this display name and home address at (`lat`, `lon`), created straight in
+    /// the database and signed in over HTTP.
+    pub async fn resident_named(
+        &self,
+        lat: f64,
+        lon: f64,
+        display_name: &str,
+        home_address: &str,
+    ) -> Session {
+        let email = self.email("resident");
+        let hash = canvass::domain::password::hash(PASSWORD).unwrap();
+        let user = self
+            .app()
+            .db
+            .insert_user(
+                &NewUser {
+                    email: &email,
+                    password_hash: &hash,
+                    role: Role::Resident,
+                    agency_id: None,
+                    display_name: Some(display_name),
+                    home_address: Some(home_address),
+                    home: Some((lat, lon)),
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let r = self.login(&email, PASSWORD, None).await;
+        r.expect(200, None);
+        Session {
+            token: r.body["token"].as_str().unwrap().to_owned(),
+            id: user.id,
+            email,
+            role: Role::Resident,
+            agency_id: None,
+            totp_secret: None,
+        }
+    }
+
     /// A verified agency with its evidence account enabled, created straight in the database.
     pub async fn agency(&self, name: &str) -> String {
         let jurisdiction = riverton();
@@ -311,4 +358,10 @@ pub fn riverton() -> Value {
 /// Prints which backend a test ran on, so the output shows it.
 pub fn announce(test: &str) {
     eprintln!("[{}] {test}", backend());
+}
+
+/// A fresh database for a test that starts the server itself (for example as a separate
+/// process): a new SQLite file under `dir`, or a new PostgreSQL database.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    fresh_database(dir).await
 }

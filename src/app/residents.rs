@@ -1,0 +1,291 @@
+//! What residents do: read their feed, set how they hear about requests, register for push,
+//! comment, and open share links. Reading writes nothing: no view log, no "seen" flag.
+
+use super::requests::{Audience, RequestDetail};
+use super::{App, AppError, Principal, Result};
+use crate::domain::area::{self, Shape};
+use crate::domain::cursor::{self, Position};
+use crate::domain::validation::Problems;
+use crate::domain::{Role, geo_index};
+use crate::store::{CommentRecord, RequestRecord, ResidentSettings, cell_i64};
+
+/// The most items a feed page holds.
+pub const FEED_PAGE: usize = 20;
+/// The longest comment, in characters.
+pub const COMMENT_MAX_CHARS: usize = 2_000;
+
+/// One page of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    /// Newest first.
+    pub items: Vec<RequestDetail>,
+    /// Give this back for the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// Whether a stored area holds a home (boundary included).
+pub fn area_holds(record: &RequestRecord, lat: f64, lon: f64) -> Result<bool> {
+    let area = area::parse(&record.content.area, Shape::Polygon)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area is invalid: {e}")))?;
+    Ok(area
+        .0
+        .first()
+        .is_some_and(|p| geo_index::contains_home(p, lat, lon)))
+}
+
+/// Checks a comment's text: not empty, not too long, no control characters but line breaks.
+pub fn validate_comment(body: &str) -> Result<String> {
+    let mut p = Problems::new();
+    let trimmed = body.trim();
+    let len = trimmed.chars().count();
+    if len == 0 {
+        p.add("body", "is empty");
+    } else if len > COMMENT_MAX_CHARS {
+        p.add(
+            "body",
+            format!("is {len} characters long; the limit is {COMMENT_MAX_CHARS}"),
+        );
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        p.add("body", "contains control characters");
+    }
+    p.finish("invalid_comment", "The comment is not valid")?;
+    Ok(trimmed.to_owned())
+}
+
+impl App {
+    async fn resident_home(&self, who: &Principal) -> Result<(f64, f64)> {
+        self.require_role(who, &[Role::Resident], "feed").await?;
+        let user = self
+            .db
+            .user_by_id(&who.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        match (user.home_lat, user.home_lon) {
+            (Some(lat), Some(lon)) => Ok((lat, lon)),
+            _ => Err(AppError::Internal(anyhow::anyhow!(
+                "resident without a home"
+            ))),
+        }
+    }
+
+    /// The published requests whose area holds the resident's home, newest first; empty when
+    /// the resident turned Community Requests off.
+    pub async fn feed(&self, who: &Principal, cursor: Option<&str>) -> Result<FeedPage> {
+        let (lat, lon) = self.resident_home(who).await?;
+        let settings = self.db.resident_settings(&who.user_id).await?;
+        if !settings.is_some_and(|s| s.community_requests) {
+            return Ok(FeedPage {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let mut after = match cursor {
+            Some(c) => Some(cursor::decode(&self.cursor_key, c).map_err(|e| {
+                AppError::Invalid(crate::domain::ValidationError::field(
+                    "invalid_cursor",
+                    "cursor",
+                    e,
+                ))
+            })?),
+            None => None,
+        };
+        let cells: Vec<i64> = geo_index::home_ancestors(lat, lon)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("home cell: {e}")))?
+            .into_iter()
+            .map(cell_i64)
+            .collect::<std::result::Result<_, _>>()?;
+        let mut items = Vec::new();
+        // The cover overshoots the area a little, so read in batches until the page is full.
+        loop {
+            let batch = (FEED_PAGE * 2) as i64;
+            let position = after
+                .as_ref()
+                .map(|p: &Position| (p.at.as_str(), p.id.as_str()));
+            let candidates = self.db.feed_candidates(&cells, position, batch).await?;
+            let exhausted = (candidates.len() as i64) < batch;
+            for record in candidates {
+                after = Some(Position {
+                    at: record
+                        .published_at
+                        .map(crate::store::ts)
+                        .unwrap_or_default(),
+                    id: record.id.clone(),
+                });
+                if area_holds(&record, lat, lon)? {
+                    items.push(RequestDetail {
+                        record,
+                        audience: Audience::Resident,
+                        decision: None,
+                    });
+                    if items.len() == FEED_PAGE {
+                        break;
+                    }
+                }
+            }
+            if items.len() == FEED_PAGE || exhausted {
+                // A full page may have more after it; a short one is the end.
+                let next_cursor = (items.len() == FEED_PAGE)
+                    .then(|| after.as_ref().map(|p| cursor::encode(&self.cursor_key, p)))
+                    .flatten();
+                return Ok(FeedPage { items, next_cursor });
+            }
+        }
+    }
+
+    /// The resident's settings.
+    pub async fn settings(&self, who: &Principal) -> Result<ResidentSettings> {
+        self.require_role(who, &[Role::Resident], "settings")
+            .await?;
+        self.db
+            .resident_settings(&who.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    /// Saves the resident's settings; turning a channel (or everything) off cancels what is
+    /// queued for them on it.
+    pub async fn update_settings(
+        &self,
+        who: &Principal,
+        s: ResidentSettings,
+    ) -> Result<ResidentSettings> {
+        self.require_role(who, &[Role::Resident], "settings")
+            .await?;
+        self.db
+            .save_resident_settings(&who.user_id, s, self.now())
+            .await?;
+        self.settings(who).await
+    }
+
+    /// Registers a browser for Web Push.
+    pub async fn add_push_subscription(
+        &self,
+        who: &Principal,
+        subscription: &serde_json::Value,
+    ) -> Result<String> {
+        self.require_role(who, &[Role::Resident], "push_subscriptions")
+            .await?;
+        let sub = crate::domain::push::parse_subscription(
+            subscription,
+            self.settings.push_allow_loopback_http,
+        )?;
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        Ok(self
+            .db
+            .save_push_subscription(
+                &who.user_id,
+                &sub.endpoint,
+                &b64.encode(&sub.p256dh),
+                &b64.encode(&sub.auth),
+                self.now(),
+            )
+            .await?)
+    }
+
+    /// Turns community-request emails off for the resident an unsubscribe link was made for
+    /// (RFC 8058 one-click: no sign-in, the signed link is the proof).
+    pub async fn unsubscribe_email(&self, token: &str) -> Result<()> {
+        let (user_id, current) = self.unsubscribe_target(token).await?;
+        let settings = ResidentSettings {
+            email: false,
+            ..current
+        };
+        self.db
+            .save_resident_settings(&user_id, settings, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// The resident an unsubscribe link was made for, with their settings; 404 for a link this
+    /// server did not issue. Reads only.
+    pub async fn unsubscribe_target(&self, token: &str) -> Result<(String, ResidentSettings)> {
+        let user_id = cursor::open(&self.cursor_key, "unsubscribe", token)
+            .ok_or(AppError::NotFound("unsubscribe link"))?;
+        let Some(current) = self.db.resident_settings(&user_id).await? else {
+            return Err(AppError::NotFound("unsubscribe link"));
+        };
+        Ok((user_id, current))
+    }
+
+    /// A published request by its share link (anyone with the link).
+    pub async fn shared_request(&self, public_id: &str) -> Result<RequestRecord> {
+        self.db
+            .request_by_public_id(public_id)
+            .await?
+            .ok_or(AppError::NotFound("request"))
+    }
+
+    /// Who may comment on (and read comments of) a request: its agency, staff, residents who can
+    /// see it, and signed-in residents who hold its share link.
+    async fn commentable(
+        &self,
+        who: &Principal,
+        id: &str,
+        via_link: Option<&str>,
+    ) -> Result<RequestRecord> {
+        if who.role == Role::Resident
+            && let Some(public_id) = via_link
+        {
+            let record = self.shared_request(public_id).await?;
+            if record.id == id {
+                return Ok(record);
+            }
+        }
+        let detail = self.request_detail(who, id).await?;
+        if detail.record.status != "published" {
+            return Err(AppError::Conflict {
+                code: "request_not_published",
+                message: "comments open when the request is published".into(),
+            });
+        }
+        Ok(detail.record)
+    }
+
+    /// The comments on a request, oldest first, with the request they are on.
+    pub async fn comments(
+        &self,
+        who: &Principal,
+        id: &str,
+        via_link: Option<&str>,
+    ) -> Result<(RequestRecord, Vec<CommentRecord>)> {
+        let record = self.commentable(who, id, via_link).await?;
+        let comments = self.db.comments(&record.id).await?;
+        Ok((record, comments))
+    }
+
+    /// Adds a comment. The agency's members comment as the agency. Comments stay open after the
+    /// response window closes.
+    pub async fn add_comment(
+        &self,
+        who: &Principal,
+        id: &str,
+        body: &str,
+        via_link: Option<&str>,
+    ) -> Result<(RequestRecord, CommentRecord)> {
+        let body = validate_comment(body)?;
+        let record = self.commentable(who, id, via_link).await?;
+        let as_agency = who.agency_id.as_deref() == Some(record.agency_id.as_str());
+        if who.role.is_staff() && !as_agency {
+            return Err(AppError::Forbidden(
+                "only the request's agency and residents comment",
+            ));
+        }
+        let comment_id = self
+            .db
+            .insert_comment(&record.id, &who.user_id, as_agency, &body, self.now())
+            .await?;
+        let comment = self
+            .db
+            .comments(&record.id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == comment_id)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("comment vanished")))?;
+        Ok((record, comment))
+    }
+}

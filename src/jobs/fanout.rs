@@ -1,0 +1,80 @@
+//! Fan-out: after a publication, queue one notification per resident in the area and channel.
+//!
+//! It runs apart from the moderator's approval, so the approval answers the same whether the
+//! area holds nobody or ten thousand people. Re-running a job after a crash is harmless: the
+//! outbox's unique key keeps each (request, resident, channel) once.
+
+use std::time::Duration;
+
+use crate::app::App;
+use crate::app::residents::area_holds;
+use crate::domain::geo_index;
+use crate::store::cell_i64;
+
+/// What a fan-out pass did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FanoutReport {
+    /// Publications handled.
+    pub jobs: usize,
+    /// Notifications newly queued.
+    pub queued: u64,
+}
+
+/// Handles every pending fan-out job once.
+pub async fn run_once(app: &App) -> anyhow::Result<FanoutReport> {
+    let mut report = FanoutReport::default();
+    for request_id in app.db.pending_fanout_jobs(20).await? {
+        report.queued += fan_out(app, &request_id).await?;
+        app.db.finish_fanout_job(&request_id, app.now()).await?;
+        report.jobs += 1;
+    }
+    Ok(report)
+}
+
+/// Queues the notifications of one published request and answers how many were new.
+pub async fn fan_out(app: &App, request_id: &str) -> anyhow::Result<u64> {
+    let Some(record) = app.db.request(request_id).await? else {
+        return Ok(0);
+    };
+    let area =
+        crate::domain::area::parse(&record.content.area, crate::domain::area::Shape::Polygon)
+            .map_err(|e| anyhow::anyhow!("request {request_id}: stored area is invalid: {e}"))?;
+    let polygon = area
+        .0
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("request {request_id}: empty area"))?;
+    let mut ranges = Vec::new();
+    for cell in geo_index::area_cover(polygon)? {
+        let (lo, hi) = geo_index::descendant_range(cell)?;
+        ranges.push((cell_i64(lo)?, cell_i64(hi)?));
+    }
+    let email_on = app.settings.smtp_url.is_some();
+    let mut rows = Vec::new();
+    for r in app.db.recipients_in_ranges(&ranges).await? {
+        if !area_holds(&record, r.lat, r.lon)? {
+            continue;
+        }
+        if r.email && email_on {
+            rows.push((r.user_id.clone(), "email"));
+        }
+        if r.push && r.has_push_subscription {
+            rows.push((r.user_id, "push"));
+        }
+    }
+    Ok(app
+        .db
+        .enqueue_notifications(request_id, &rows, app.now())
+        .await?)
+}
+
+/// Runs fan-out passes for ever, a second apart.
+pub async fn fanout_forever(app: App) {
+    loop {
+        match run_once(&app).await {
+            Ok(r) if r.jobs > 0 => tracing::info!(jobs = r.jobs, queued = r.queued, "fan-out"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "fan-out failed; it will be retried"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,352 @@
+//! Residents' side of distribution: settings, the feed look-up, targeting, request covers,
+//! comments and push subscriptions. No query here writes when a resident reads.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::requests::{RequestRecord, SELECT as REQUEST_SELECT, from_row as request_from_row};
+use super::{Db, Result, StoreError, Tx, flag, parse_ts, ts};
+
+/// A resident's notification settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResidentSettings {
+    /// Community Requests on at all (off: no feed, no notification).
+    pub community_requests: bool,
+    /// Web Push notifications.
+    pub push: bool,
+    /// Email notifications.
+    pub email: bool,
+}
+
+/// A resident to notify: where they live and how they want to hear.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// The resident's id.
+    pub user_id: String,
+    /// Home latitude.
+    pub lat: f64,
+    /// Home longitude.
+    pub lon: f64,
+    /// Wants email.
+    pub email: bool,
+    /// Wants push.
+    pub push: bool,
+    /// Has at least one browser registered for push.
+    pub has_push_subscription: bool,
+}
+
+/// A comment as stored, with its author's display name.
+#[derive(Debug, Clone)]
+pub struct CommentRecord {
+    /// Its id.
+    pub id: String,
+    /// The request it is on.
+    pub request_id: String,
+    /// Who wrote it.
+    pub author_id: String,
+    /// The author's display name (never an address).
+    pub author_name: Option<String>,
+    /// Written on behalf of the agency.
+    pub as_agency: bool,
+    /// The text.
+    pub body: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored Web Push subscription.
+#[derive(Debug, Clone)]
+pub struct PushSubscriptionRecord {
+    /// Its id.
+    pub id: String,
+    /// The push service URL.
+    pub endpoint: String,
+    /// The browser's public key, base64url.
+    pub p256dh: String,
+    /// The browser's auth secret, base64url.
+    pub auth: String,
+}
+
+fn in_list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Db {
+    /// A resident's settings.
+    pub async fn resident_settings(&self, user_id: &str) -> Result<Option<ResidentSettings>> {
+        let row = sqlx::query(
+            "SELECT community_requests, notify_push, notify_email FROM users WHERE id = $1 AND role = 'resident'",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ResidentSettings {
+                community_requests: flag(&r, "community_requests")?,
+                push: flag(&r, "notify_push")?,
+                email: flag(&r, "notify_email")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Saves a resident's settings and cancels every queued notification they no longer want,
+    /// in one transaction, so nothing slips out after the answer.
+    pub async fn save_resident_settings(
+        &self,
+        user_id: &str,
+        s: ResidentSettings,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET community_requests = $1, notify_push = $2, notify_email = $3, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(s.community_requests)
+        .bind(s.push)
+        .bind(s.email)
+        .bind(ts(now))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        for (channel, wanted) in [("email", s.email), ("push", s.push)] {
+            if !(wanted && s.community_requests) {
+                sqlx::query(
+                    "UPDATE notification_outbox SET state = 'cancelled', updated_at = $1 \
+                     WHERE user_id = $2 AND channel = $3 AND state = 'pending'",
+                )
+                .bind(ts(now))
+                .bind(user_id)
+                .bind(channel)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Published requests whose cover holds one of `cells` (a home and its ancestors), newest
+    /// first, after the cursor (published_at, id) when given. Candidates only: the caller
+    /// applies the exact point-in-polygon test.
+    pub async fn feed_candidates(
+        &self,
+        cells: &[i64],
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<RequestRecord>> {
+        let n = cells.len();
+        let sql = format!(
+            "{REQUEST_SELECT} WHERE r.status = 'published' \
+             AND r.id IN (SELECT request_id FROM request_cells WHERE cell IN ({})) \
+             AND (${} IS NULL OR r.published_at < ${} OR (r.published_at = ${} AND r.id < ${})) \
+             ORDER BY r.published_at DESC, r.id DESC LIMIT ${}",
+            in_list(1, n),
+            n + 1,
+            n + 1,
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in cells {
+            q = q.bind(*c);
+        }
+        let rows = q
+            .bind(after.map(|a| a.0.to_owned()))
+            .bind(after.map(|a| a.1.to_owned()).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(request_from_row).collect()
+    }
+
+    /// Residents who want Community Requests and whose home cell falls in one of the
+    /// inclusive `ranges`. Candidates only: the caller applies the exact test.
+    pub async fn recipients_in_ranges(&self, ranges: &[(i64, i64)]) -> Result<Vec<Recipient>> {
+        if ranges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conditions: Vec<String> = (0..ranges.len())
+            .map(|i| format!("home_cell BETWEEN ${} AND ${}", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT id, home_lat, home_lon, notify_email, notify_push, \
+             EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = users.id) AS has_push \
+             FROM users \
+             WHERE role = 'resident' AND disabled = ${} AND community_requests = ${} AND ({})",
+            2 * ranges.len() + 1,
+            2 * ranges.len() + 2,
+            conditions.join(" OR ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (lo, hi) in ranges {
+            q = q.bind(*lo).bind(*hi);
+        }
+        let rows = q.bind(false).bind(true).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Recipient {
+                    user_id: r.try_get("id")?,
+                    lat: r.try_get::<Option<f64>, _>("home_lat")?.unwrap_or_default(),
+                    lon: r.try_get::<Option<f64>, _>("home_lon")?.unwrap_or_default(),
+                    email: flag(r, "notify_email")?,
+                    push: flag(r, "notify_push")?,
+                    has_push_subscription: flag(r, "has_push")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Comments on a request, oldest first.
+    pub async fn comments(&self, request_id: &str) -> Result<Vec<CommentRecord>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.request_id, c.author_id, u.display_name, c.as_agency, c.body, c.created_at \
+             FROM comments c JOIN users u ON u.id = c.author_id WHERE c.request_id = $1 \
+             ORDER BY c.created_at, c.id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CommentRecord {
+                    id: r.try_get("id")?,
+                    request_id: r.try_get("request_id")?,
+                    author_id: r.try_get("author_id")?,
+                    author_name: r.try_get("display_name")?,
+                    as_agency: flag(r, "as_agency")?,
+                    body: r.try_get("body")?,
+                    created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a comment and answers its id.
+    pub async fn insert_comment(
+        &self,
+        request_id: &str,
+        author_id: &str,
+        as_agency: bool,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let id = super::new_id();
+        sqlx::query(
+            "INSERT INTO comments (id, request_id, author_id, as_agency, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(request_id)
+        .bind(author_id)
+        .bind(as_agency)
+        .bind(body)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// A published request by its share id.
+    pub async fn request_by_public_id(&self, public_id: &str) -> Result<Option<RequestRecord>> {
+        let sql = format!("{REQUEST_SELECT} WHERE r.public_id = $1 AND r.status = 'published'");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(public_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(request_from_row).transpose()
+    }
+
+    /// Registers (or re-registers) a browser's push subscription for a resident.
+    pub async fn save_push_subscription(
+        &self,
+        user_id: &str,
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        // A browser keeps its endpoint across re-subscriptions; the newest owner and keys win.
+        sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
+            .bind(endpoint)
+            .execute(&self.pool)
+            .await?;
+        let id = super::new_id();
+        sqlx::query(
+            "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(endpoint)
+        .bind(p256dh)
+        .bind(auth)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// A resident's push subscriptions.
+    pub async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<PushSubscriptionRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PushSubscriptionRecord {
+                    id: r.try_get("id")?,
+                    endpoint: r.try_get("endpoint")?,
+                    p256dh: r.try_get("p256dh")?,
+                    auth: r.try_get("auth")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets a subscription the push service says is gone.
+    pub async fn delete_push_subscription(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Stores the cells covering a published request's area.
+    pub async fn insert_request_cells(&mut self, request_id: &str, cells: &[i64]) -> Result<()> {
+        for cell in cells {
+            sqlx::query("INSERT INTO request_cells (cell, request_id) VALUES ($1, $2)")
+                .bind(*cell)
+                .bind(request_id)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the fan-out of a published request.
+    pub async fn insert_fanout_job(&mut self, request_id: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("INSERT INTO fanout_jobs (request_id, created_at) VALUES ($1, $2)")
+            .bind(request_id)
+            .bind(ts(now))
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Turns a stored cell number back into an i64 (they always fit: H3's top bit is 0).
+pub fn cell_i64(cell: u64) -> Result<i64> {
+    i64::try_from(cell).map_err(|_| StoreError::Corrupt(format!("cell {cell}")))
+}
