@@ -277,6 +277,9 @@ impl App {
         };
         match audience {
             Some(a) => Ok((record, a)),
+            // A resident's miss is not audited: the server keeps no record of who tried to
+            // read which request (DESIGN rule 6). Staff probing another agency's request are.
+            None if who.role == Role::Resident => Err(AppError::NotFound("request")),
             None => Err(self.not_found_for(who, &target, "request").await),
         }
     }
@@ -318,9 +321,8 @@ impl App {
     pub async fn request_history(&self, who: &Principal, id: &str) -> Result<Vec<RequestEvent>> {
         let (_, audience) = self.visible_request(who, id).await?;
         if audience == Audience::Resident {
-            return Err(self
-                .not_found_for(who, &format!("request:{id}"), "request")
-                .await);
+            // Not audited, like every resident's miss (no record of who read what).
+            return Err(AppError::NotFound("request"));
         }
         Ok(self.db.request_events(id).await?)
     }
