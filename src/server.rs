@@ -37,12 +37,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         settings.public_url = format!("http://{addr}");
     }
     let app = App::open(settings).await?;
-    let state = AppState::new(app.clone());
+    let channels = delivery_channels(&app)?;
+    let mut state = AppState::new(app.clone());
+    state.push_public_key = std::sync::Arc::new(channels.push.public_key_base64url());
     let sweeper = tokio::spawn(crate::jobs::sweep_forever(
         app.clone(),
         Some(state.limits.clone()),
     ));
-    let channels = delivery_channels(&app)?;
     let workers = vec![
         tokio::spawn(crate::jobs::fanout::fanout_forever(app.clone())),
         tokio::spawn(crate::jobs::delivery::deliver_forever(

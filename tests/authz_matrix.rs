@@ -551,6 +551,15 @@ fn routes() -> Vec<Route> {
         },
         Route {
             method: "GET",
+            path: "/api/v1/push/key",
+            access: Access::Open,
+            scope: Scope::None,
+            session: Session::Main,
+            ok: 200,
+            body: no_body,
+        },
+        Route {
+            method: "GET",
             path: "/api/v1/requests/{id}/comments",
             access: Access::PublishedViewers(ALL_ROLES),
             scope: Scope::Published,

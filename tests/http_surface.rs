@@ -608,7 +608,7 @@ async fn metrics_count_requests_by_route_template() {
 }
 
 /// Every route in `web::routes()`, with its methods. A new route must be added here.
-const ROUTES: [(&str, &[&str]); 33] = [
+const ROUTES: [(&str, &[&str]); 34] = [
     ("/api/v1/auth/login", &["post"]),
     ("/api/v1/auth/logout", &["post"]),
     ("/api/v1/me/mfa/enroll", &["post"]),
@@ -635,6 +635,7 @@ const ROUTES: [(&str, &[&str]); 33] = [
     ("/api/v1/feed", &["get"]),
     ("/api/v1/me/settings", &["get", "put"]),
     ("/api/v1/me/push-subscriptions", &["post"]),
+    ("/api/v1/push/key", &["get"]),
     ("/api/v1/requests/{id}/comments", &["get", "post"]),
     ("/api/v1/public/requests/{public_id}", &["get"]),
     ("/r/{public_id}", &["get"]),

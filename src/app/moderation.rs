@@ -129,7 +129,7 @@ impl App {
                     .await?
             }
         }
-        self.request_detail(who, id).await
+        self.request_detail(who, id, None).await
     }
 
     pub(crate) async fn reject(

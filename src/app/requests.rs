@@ -1,7 +1,5 @@
 //! Community requests: an investigator's draft, revisions and withdrawal; what each role sees.
 
-use geo::Intersects;
-
 use super::{App, AppError, Principal, Result};
 use crate::domain::Role;
 use crate::domain::area::{self, Shape};
@@ -125,7 +123,7 @@ impl App {
         let id = self
             .insert_request(&agency_id, &who.user_id, &valid, self.now())
             .await?;
-        self.request_detail(who, &id).await
+        self.request_detail(who, &id, None).await
     }
 
     /// Stores a validated request with its findings and its first history event.
@@ -200,7 +198,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.request_detail(who, id).await
+        self.request_detail(who, id, None).await
     }
 
     /// Withdraws a request before publication. Its history stays.
@@ -244,7 +242,7 @@ impl App {
     /// A request the caller wants to change: published ones are immutable for everyone (checked
     /// first, so admins get the same answer); otherwise only the agency's investigators may.
     async fn request_for_change(&self, who: &Principal, id: &str) -> Result<RequestRecord> {
-        let record = self.visible_request(who, id).await?.0;
+        let record = self.visible_request(who, id, None).await?.0;
         if record.status == "published" {
             return Err(immutable());
         }
@@ -256,11 +254,13 @@ impl App {
         Ok(record)
     }
 
-    /// Finds a request and decides what the caller may see of it; 404 when nothing.
+    /// Finds a request and decides what the caller may see of it; 404 when nothing. A resident
+    /// sees a published request over their home, or one whose share link they hold (`via`).
     async fn visible_request(
         &self,
         who: &Principal,
         id: &str,
+        via: Option<&str>,
     ) -> Result<(RequestRecord, Audience)> {
         let target = format!("request:{id}");
         let Some(record) = self.db.request(id).await? else {
@@ -272,7 +272,8 @@ impl App {
                 == Some(record.agency_id.as_str()))
             .then_some(Audience::Agency),
             Role::Resident => (record.status == "published"
-                && self.home_in_area(who, &record).await?)
+                && (via.is_some() && via == record.public_id.as_deref()
+                    || self.home_in_area(who, &record).await?))
                 .then_some(Audience::Resident),
         };
         match audience {
@@ -292,14 +293,17 @@ impl App {
         let (Some(lat), Some(lon)) = (user.home_lat, user.home_lon) else {
             return Ok(false);
         };
-        let area = area::parse(&record.content.area, Shape::Polygon)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area is invalid: {e}")))?;
-        Ok(area.intersects(&geo::Point::new(lon, lat)))
+        super::residents::area_holds(record, lat, lon)
     }
 
     /// One request, as the caller may see it.
-    pub async fn request_detail(&self, who: &Principal, id: &str) -> Result<RequestDetail> {
-        let (record, audience) = self.visible_request(who, id).await?;
+    pub async fn request_detail(
+        &self,
+        who: &Principal,
+        id: &str,
+        via: Option<&str>,
+    ) -> Result<RequestDetail> {
+        let (record, audience) = self.visible_request(who, id, via).await?;
         let decision = match audience {
             Audience::Resident => None,
             _ => self
@@ -319,7 +323,7 @@ impl App {
 
     /// A request's history (agency and platform staff).
     pub async fn request_history(&self, who: &Principal, id: &str) -> Result<Vec<RequestEvent>> {
-        let (_, audience) = self.visible_request(who, id).await?;
+        let (_, audience) = self.visible_request(who, id, None).await?;
         if audience == Audience::Resident {
             // Not audited, like every resident's miss (no record of who read what).
             return Err(AppError::NotFound("request"));

@@ -228,15 +228,7 @@ impl App {
         id: &str,
         via_link: Option<&str>,
     ) -> Result<RequestRecord> {
-        if who.role == Role::Resident
-            && let Some(public_id) = via_link
-        {
-            let record = self.shared_request(public_id).await?;
-            if record.id == id {
-                return Ok(record);
-            }
-        }
-        let detail = self.request_detail(who, id).await?;
+        let detail = self.request_detail(who, id, via_link).await?;
         if detail.record.status != "published" {
             return Err(AppError::Conflict {
                 code: "request_not_published",

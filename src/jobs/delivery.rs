@@ -17,8 +17,12 @@ use crate::domain::push::PushSubscription;
 use crate::domain::{cursor, delivery};
 use crate::store::outbox::OutboxItem;
 
-/// How long a claim lasts before another worker may take the row.
-const LEASE_MINUTES: i64 = 5;
+/// How long a claim lasts before another worker may take the row: far longer than a batch
+/// takes, short enough that rows held by a crashed worker go out again within a minute.
+const LEASE_SECONDS: i64 = 60;
+/// Notifications sent at once by one worker. More uses more of the mail pool's connections,
+/// but a crash can repeat up to this many (each under its stable Message-ID), so it is small.
+pub const CONCURRENCY: usize = 4;
 /// Push messages expire after a day: a request is not news after that.
 const PUSH_TTL_SECS: u32 = 24 * 3600;
 
@@ -138,34 +142,52 @@ pub async fn run_once(app: &App, channels: &Channels) -> anyhow::Result<usize> {
     let now = app.now();
     let items = app
         .db
-        .claim_notifications(now, chrono::Duration::minutes(LEASE_MINUTES), 50)
+        .claim_notifications(now, chrono::Duration::seconds(LEASE_SECONDS), 50)
         .await?;
-    for item in &items {
-        let outcome = match attempt(app, channels, item).await {
-            Ok(o) => o,
-            Err(e) => Attempt::Retry(e.to_string()),
-        };
-        let now = app.now();
-        let (state, next, error) = match outcome {
-            Attempt::Sent => ("sent", None, None),
-            Attempt::Cancelled(why) => ("cancelled", None, Some(why.to_owned())),
-            Attempt::Failed(e) => ("failed", None, Some(e)),
-            Attempt::Retry(e)
-                if delivery::give_up(item.attempts, app.settings.delivery_max_attempts) =>
-            {
-                ("failed", None, Some(e))
-            }
-            Attempt::Retry(e) => (
-                "pending",
-                Some(now + delivery::retry_delay(item.attempts)),
-                Some(e),
-            ),
-        };
-        app.db
-            .settle_notification(item.id, state, next, error.as_deref(), now)
-            .await?;
+    let count = items.len();
+    let mut pending = items.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < CONCURRENCY {
+            let Some(item) = pending.next() else { break };
+            let (app, channels) = (app.clone(), channels.clone());
+            running.spawn(async move { settle(&app, &channels, item).await });
+        }
+        match running.join_next().await {
+            Some(done) => done??,
+            None => break,
+        }
     }
-    Ok(items.len())
+    Ok(count)
+}
+
+/// Sends one notification and records how it went.
+async fn settle(app: &App, channels: &Channels, item: OutboxItem) -> anyhow::Result<()> {
+    let item = &item;
+    let outcome = match attempt(app, channels, item).await {
+        Ok(o) => o,
+        Err(e) => Attempt::Retry(e.to_string()),
+    };
+    let now = app.now();
+    let (state, next, error) = match outcome {
+        Attempt::Sent => ("sent", None, None),
+        Attempt::Cancelled(why) => ("cancelled", None, Some(why.to_owned())),
+        Attempt::Failed(e) => ("failed", None, Some(e)),
+        Attempt::Retry(e)
+            if delivery::give_up(item.attempts, app.settings.delivery_max_attempts) =>
+        {
+            ("failed", None, Some(e))
+        }
+        Attempt::Retry(e) => (
+            "pending",
+            Some(now + delivery::retry_delay(item.attempts)),
+            Some(e),
+        ),
+    };
+    app.db
+        .settle_notification(item.id, state, next, error.as_deref(), now)
+        .await?;
+    Ok(())
 }
 
 /// Delivers for ever: straight on while there is work, a second's pause when there is none.

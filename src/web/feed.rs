@@ -103,6 +103,22 @@ pub async fn put_settings(
     Ok(axum::Json(state.app.update_settings(&who, s).await?.into()))
 }
 
+/// The key a browser subscribes with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PushKey {
+    /// The VAPID public key (65-byte uncompressed P-256 point, base64url): the
+    /// `applicationServerKey` for `pushManager.subscribe`.
+    pub public_key: String,
+}
+
+/// The Web Push (VAPID) public key browsers subscribe with.
+#[utoipa::path(get, path = "/api/v1/push/key", tag = "residents", responses((status = 200, body = PushKey)))]
+pub async fn push_key(State(state): State<AppState>) -> axum::Json<PushKey> {
+    axum::Json(PushKey {
+        public_key: state.push_public_key.as_str().to_owned(),
+    })
+}
+
 /// Registers this browser for Web Push (the browser's PushSubscription JSON).
 #[utoipa::path(post, path = "/api/v1/me/push-subscriptions", tag = "residents", request_body = Object,
     responses((status = 201, body = PushRegistration), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_subscription")))]

@@ -46,6 +46,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The OpenAPI document, rendered once at start.
     pub openapi: Arc<String>,
+    /// The VAPID public key browsers subscribe with (base64url).
+    pub push_public_key: Arc<String>,
 }
 
 #[derive(OpenApi)]
@@ -85,6 +87,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(feed::get))
         .routes(routes!(feed::get_settings, feed::put_settings))
         .routes(routes!(feed::add_push_subscription))
+        .routes(routes!(feed::push_key))
         .routes(routes!(comments::list, comments::create))
         .routes(routes!(public::get))
         .routes(routes!(public::page))
@@ -146,6 +149,7 @@ impl AppState {
             limits: Arc::new(RateLimits::new(&app.settings)),
             metrics: Arc::new(metrics::Metrics::new()),
             openapi: Arc::new(openapi_json()),
+            push_public_key: Arc::new(String::new()),
             app,
         }
     }

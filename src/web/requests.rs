@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::app::requests::{Audience, RequestDetail};
 use crate::domain::request::{Contact, Draft, Suspect, is_open};
 use crate::store::RequestEvent;
@@ -249,15 +249,28 @@ pub async fn list(
     ))
 }
 
-/// One request: for its agency, platform staff, and residents whose home is in its area.
-#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(("id" = String, Path)),
+/// How a resident reached a request.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ViaQuery {
+    /// The share link's id, for a resident who arrived by it.
+    pub via: Option<String>,
+}
+
+/// One request: for its agency, platform staff, residents whose home is in its area, and
+/// residents who arrived by its share link (`?via=PUBLIC_ID`).
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(("id" = String, Path), ViaQuery),
     responses((status = 200, body = RequestView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ViaQuery>,
 ) -> Result<axum::Json<RequestView>, ApiError> {
-    let detail = state.app.request_detail(&who, &id).await?;
+    let detail = state
+        .app
+        .request_detail(&who, &id, q.via.as_deref())
+        .await?;
     Ok(axum::Json(RequestView::new(detail, state.app.now())))
 }
 
