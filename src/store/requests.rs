@@ -238,6 +238,31 @@ impl Db {
     }
 }
 
+/// Binds $1..$14 of a statement that writes a request's content: the content, the findings
+/// and the time, in the order both `insert_request` and `revise_request` use.
+fn bind_content<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    c: &'q RequestContent,
+    findings: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&c.incident_type)
+        .bind(&c.details)
+        .bind(ts(c.footage_start))
+        .bind(ts(c.footage_end))
+        .bind(&c.contact_name)
+        .bind(&c.contact_phone)
+        .bind(&c.contact_email)
+        .bind(c.area.to_string())
+        .bind(c.area_sq_mi)
+        .bind(&c.investigation_code)
+        .bind(c.ongoing_threat)
+        .bind(c.suspects.to_string())
+        .bind(findings.to_string())
+        .bind(ts(now))
+}
+
 impl Tx {
     /// Inserts a new request, pending review, and answers its id. A taken investigation code
     /// is a unique violation.
@@ -250,32 +275,20 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<String> {
         let id = super::new_id();
-        sqlx::query(
-            "INSERT INTO community_requests (id, agency_id, created_by, status, incident_type, details, \
-             footage_start, footage_end, contact_name, contact_phone, contact_email, area, area_sq_mi, \
-             investigation_code, ongoing_threat, suspects, findings, revision, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'pending_review', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, 1, $17, $17)",
-        )
-        .bind(&id)
-        .bind(agency_id)
-        .bind(created_by)
-        .bind(&content.incident_type)
-        .bind(&content.details)
-        .bind(ts(content.footage_start))
-        .bind(ts(content.footage_end))
-        .bind(&content.contact_name)
-        .bind(&content.contact_phone)
-        .bind(&content.contact_email)
-        .bind(content.area.to_string())
-        .bind(content.area_sq_mi)
-        .bind(&content.investigation_code)
-        .bind(content.ongoing_threat)
-        .bind(content.suspects.to_string())
-        .bind(findings.to_string())
-        .bind(ts(now))
-        .execute(&mut *self.0)
-        .await?;
+        let insert = sqlx::query(
+            "INSERT INTO community_requests (incident_type, details, footage_start, footage_end, \
+             contact_name, contact_phone, contact_email, area, area_sq_mi, investigation_code, \
+             ongoing_threat, suspects, findings, created_at, updated_at, id, agency_id, created_by, \
+             status, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, \
+             'pending_review', 1)",
+        );
+        bind_content(insert, content, findings, now)
+            .bind(&id)
+            .bind(agency_id)
+            .bind(created_by)
+            .execute(&mut *self.0)
+            .await?;
         Ok(id)
     }
 
@@ -288,30 +301,17 @@ impl Tx {
         findings: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE community_requests SET status = 'pending_review', incident_type = $1, details = $2, \
-             footage_start = $3, footage_end = $4, contact_name = $5, contact_phone = $6, \
-             contact_email = $7, area = $8, area_sq_mi = $9, investigation_code = $10, \
-             ongoing_threat = $11, suspects = $12, findings = $13, revision = revision + 1, \
-             updated_at = $14 WHERE id = $15 AND status IN ('pending_review', 'rejected')",
-        )
-        .bind(&content.incident_type)
-        .bind(&content.details)
-        .bind(ts(content.footage_start))
-        .bind(ts(content.footage_end))
-        .bind(&content.contact_name)
-        .bind(&content.contact_phone)
-        .bind(&content.contact_email)
-        .bind(content.area.to_string())
-        .bind(content.area_sq_mi)
-        .bind(&content.investigation_code)
-        .bind(content.ongoing_threat)
-        .bind(content.suspects.to_string())
-        .bind(findings.to_string())
-        .bind(ts(now))
-        .bind(id)
-        .execute(&mut *self.0)
-        .await?;
+        let update = sqlx::query(
+            "UPDATE community_requests SET incident_type = $1, details = $2, footage_start = $3, \
+             footage_end = $4, contact_name = $5, contact_phone = $6, contact_email = $7, area = $8, \
+             area_sq_mi = $9, investigation_code = $10, ongoing_threat = $11, suspects = $12, \
+             findings = $13, updated_at = $14, status = 'pending_review', revision = revision + 1 \
+             WHERE id = $15 AND status IN ('pending_review', 'rejected')",
+        );
+        let done = bind_content(update, content, findings, now)
+            .bind(id)
+            .execute(&mut *self.0)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
