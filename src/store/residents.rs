@@ -141,8 +141,11 @@ impl Db {
     ) -> Result<Vec<RequestRecord>> {
         let n = cells.len();
         let sql = format!(
-            "{REQUEST_SELECT} WHERE r.status = 'published' \
-             AND r.id IN (SELECT request_id FROM request_cells WHERE cell IN ({})) \
+            // Driven from the home's cells, so only requests over the home are read (SQLite,
+            // without statistics, otherwise scans every published request by status).
+            "{REQUEST_SELECT} \
+             JOIN (SELECT DISTINCT request_id FROM request_cells WHERE cell IN ({})) c ON c.request_id = r.id \
+             WHERE r.status = 'published' \
              AND (${} IS NULL OR r.published_at < ${} OR (r.published_at = ${} AND r.id < ${})) \
              ORDER BY r.published_at DESC, r.id DESC LIMIT ${}",
             in_list(1, n),
