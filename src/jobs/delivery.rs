@@ -153,8 +153,12 @@ pub async fn run_once(app: &App, channels: &Channels) -> anyhow::Result<usize> {
             let (app, channels) = (app.clone(), channels.clone());
             running.spawn(async move { settle(&app, &channels, item).await });
         }
+        // One failure must not abort the others mid-send (dropping the set would), so it is
+        // logged; the row's lease runs out and it is tried again.
         match running.join_next().await {
-            Some(done) => done??,
+            Some(Ok(Ok(()))) => {}
+            Some(Ok(Err(e))) => tracing::warn!(error = %e, "recording a delivery failed"),
+            Some(Err(e)) => tracing::warn!(error = %e, "a delivery task failed"),
             None => break,
         }
     }
