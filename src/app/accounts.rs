@@ -33,18 +33,6 @@ pub struct StaffAccount {
     pub display_name: Option<String>,
 }
 
-fn check_text(p: &mut Problems, field: &str, value: &str, max: usize) {
-    let len = value.trim().chars().count();
-    if len == 0 {
-        p.add(field, "is required");
-    } else if len > max {
-        p.add(
-            field,
-            format!("is {len} characters long; the limit is {max}"),
-        );
-    }
-}
-
 impl App {
     /// Signs a resident up (anyone may). 409 `email_taken` when the email has an account.
     pub async fn sign_up_resident(
@@ -55,8 +43,8 @@ impl App {
         let mut p = Problems::new();
         p.check("email", email::validate(&input.email));
         p.check("password", password::validate(&input.password));
-        check_text(&mut p, "display_name", &input.display_name, 100);
-        check_text(&mut p, "home_address", &input.home_address, 300);
+        p.text("display_name", &input.display_name, 100, None);
+        p.text("home_address", &input.home_address, 300, None);
         match input.home {
             Some((lat, lon)) => p.check("home_location", area::validate_point(lat, lon)),
             None => p.add("home_location", "is required: {\"lat\": …, \"lon\": …}"),
@@ -189,7 +177,7 @@ impl App {
         p.check("email", email::validate(&input.email));
         p.check("password", password::validate(&input.password));
         if let Some(name) = &input.display_name {
-            check_text(&mut p, "display_name", name, 100);
+            p.text("display_name", name, 100, None);
         }
         p.finish("invalid_input", "The account is not valid")?;
         let hash = hash_password(input.password).await?;

@@ -38,24 +38,12 @@ pub struct AgencyUpdate {
     pub evidence_enabled: Option<bool>,
 }
 
-fn check_name(p: &mut Problems, name: &str) {
-    let len = name.trim().chars().count();
-    if len == 0 {
-        p.add("name", "is required");
-    } else if len > 200 {
-        p.add(
-            "name",
-            format!("is {len} characters long; the limit is 200"),
-        );
-    }
-}
-
 impl App {
     /// Creates an agency (platform admins only).
     pub async fn create_agency(&self, who: &Principal, input: AgencyInput) -> Result<AgencyRecord> {
         self.require_role(who, &[Role::Admin], "agencies").await?;
         let mut p = Problems::new();
-        check_name(&mut p, &input.name);
+        p.text("name", &input.name, 200, None);
         if !AGENCY_KINDS.contains(&input.kind.as_str()) {
             p.add(
                 "kind",
@@ -105,7 +93,7 @@ impl App {
         self.require_role(who, &[Role::Admin], "agencies").await?;
         let mut p = Problems::new();
         if let Some(name) = &update.name {
-            check_name(&mut p, name);
+            p.text("name", name, 200, None);
         }
         if let Some(j) = &update.jurisdiction {
             p.check(

@@ -279,8 +279,8 @@ impl App {
             .await
     }
 
-    /// Starts (or restarts) second-factor enrollment for a staff account.
-    pub async fn mfa_enroll(&self, who: &Principal) -> Result<MfaEnrollment> {
+    /// The caller's account, when it is staff without a confirmed second factor.
+    async fn staff_without_mfa(&self, who: &Principal) -> Result<UserRecord> {
         self.require_role(who, STAFF, "mfa").await?;
         let user = self
             .db
@@ -293,6 +293,12 @@ impl App {
                 message: "this account already has a second factor".into(),
             });
         }
+        Ok(user)
+    }
+
+    /// Starts (or restarts) second-factor enrollment for a staff account.
+    pub async fn mfa_enroll(&self, who: &Principal) -> Result<MfaEnrollment> {
+        let user = self.staff_without_mfa(who).await?;
         let secret = mfa::new_secret();
         let otpauth_uri = mfa::otpauth_uri(&secret, &user.email)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("otpauth uri: {e}")))?;
@@ -314,18 +320,7 @@ impl App {
 
     /// Confirms enrollment with a first code; from then on login needs a code.
     pub async fn mfa_confirm(&self, who: &Principal, code: &str) -> Result<()> {
-        self.require_role(who, STAFF, "mfa").await?;
-        let user = self
-            .db
-            .user_by_id(&who.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        if user.totp_enabled {
-            return Err(AppError::Conflict {
-                code: "mfa_already_enabled",
-                message: "this account already has a second factor".into(),
-            });
-        }
+        let user = self.staff_without_mfa(who).await?;
         if user.totp_secret.is_none() {
             return Err(AppError::Conflict {
                 code: "mfa_not_enrolled",

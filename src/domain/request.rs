@@ -307,18 +307,6 @@ fn check_timeframe(
     }
 }
 
-fn check_text(p: &mut Problems, field: &str, value: &str, max: usize, setting: &str) {
-    let len = value.trim().chars().count();
-    if len == 0 {
-        p.add(field, "is required");
-    } else if len > max {
-        p.add(
-            field,
-            format!("is {len} characters long; the limit is {max} ({setting})"),
-        );
-    }
-}
-
 /// A phone number: digits with the usual separators, 7 to 15 digits, optional extension.
 pub fn validate_phone(phone: &str) -> Result<(), String> {
     if phone.trim().is_empty() {
@@ -341,7 +329,7 @@ pub fn validate_phone(phone: &str) -> Result<(), String> {
 }
 
 fn check_contact(c: &Contact, p: &mut Problems) {
-    check_text(p, "investigator.name", &c.name, 100, "fixed");
+    p.text("investigator.name", &c.name, 100, None);
     p.check("investigator.phone", validate_phone(&c.phone));
     p.check("investigator.email", email::validate(&c.email));
 }
@@ -526,12 +514,11 @@ pub fn validate(
             ),
         );
     }
-    check_text(
-        &mut p,
+    p.text(
         "details",
         &draft.details,
         limits.max_details_chars,
-        "request_max_details_chars",
+        Some("request_max_details_chars"),
     );
     let start = parse_time("footage_start", &draft.footage_start, &mut p);
     let end = parse_time("footage_end", &draft.footage_end, &mut p);

@@ -51,6 +51,21 @@ impl Problems {
             .push(problem.into());
     }
 
+    /// Checks required text of at most `max` characters (after trimming). `setting` names the
+    /// setting behind the limit, when there is one, so the message says what to change.
+    pub fn text(&mut self, field: &str, value: &str, max: usize, setting: Option<&str>) {
+        let len = value.trim().chars().count();
+        if len == 0 {
+            self.add(field, "is required");
+        } else if len > max {
+            let from = setting.map(|s| format!(" ({s})")).unwrap_or_default();
+            self.add(
+                field,
+                format!("is {len} characters long; the limit is {max}{from}"),
+            );
+        }
+    }
+
     /// Records the problem of a failed check, if any.
     pub fn check(&mut self, field: &str, result: Result<(), String>) {
         if let Err(problem) = result {
