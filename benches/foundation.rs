@@ -190,6 +190,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
+        canvass::install_tls_provider();
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(CONNECTIONS)
             .build()

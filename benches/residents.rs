@@ -1164,6 +1164,7 @@ async fn feed_figures(
     data: &Data,
     feeders: &[usize],
 ) {
+    canvass::install_tls_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONNECTIONS)
         .build()

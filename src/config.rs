@@ -128,6 +128,12 @@ settings! {
     comment_rate_per_hour, "CANVASS_COMMENT_RATE_PER_HOUR", "N";
     /// Serve with the Secure cookie flag even on http (set when TLS ends at a proxy) [default: false]
     secure_cookies, "CANVASS_SECURE_COOKIES", "BOOL";
+    /// Largest recording accepted through tus, in bytes [default: 4294967296 (4 GiB)]
+    max_upload_bytes, "CANVASS_MAX_UPLOAD_BYTES", "BYTES";
+    /// Hours an unfinished upload is kept before it expires and is removed [default: 24]
+    upload_expiry_hours, "CANVASS_UPLOAD_EXPIRY_HOURS", "HOURS";
+    /// Hours between integrity sweeps that re-hash every evidence blob [default: 168 (weekly)]
+    integrity_sweep_hours, "CANVASS_INTEGRITY_SWEEP_HOURS", "HOURS";
 }
 
 /// The settings the service runs with, all checked.
@@ -171,6 +177,12 @@ pub struct Settings {
     pub delivery_max_attempts: u32,
     /// Comments per hour per account.
     pub comment_rate_per_hour: u32,
+    /// Largest recording accepted through tus, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long an unfinished upload is kept.
+    pub upload_expiry: chrono::Duration,
+    /// Time between integrity sweeps of the evidence blobs.
+    pub integrity_sweep_every: chrono::Duration,
 }
 
 fn toml_scalar(key: &str, v: &toml::Value) -> Result<String, SettingError> {
@@ -386,6 +398,10 @@ impl Settings {
                 .unwrap_or(false),
             delivery_max_attempts: num_u32("delivery_max_attempts", 8)?,
             comment_rate_per_hour: num_u32("comment_rate_per_hour", 30)?,
+            max_upload_bytes: get("max_upload_bytes")
+                .map_or(Ok(4 << 30), |v| parse_num("max_upload_bytes", v, 1))?,
+            upload_expiry: chrono::Duration::hours(num_i64("upload_expiry_hours", 24)?),
+            integrity_sweep_every: chrono::Duration::hours(num_i64("integrity_sweep_hours", 168)?),
             requests,
             listen,
             data_dir,

@@ -15,3 +15,16 @@ pub mod server;
 pub mod store;
 pub mod verify;
 pub mod web;
+
+/// Makes ring the process's TLS crypto provider (for HTTPS to push services, S3 and
+/// `verify-log`). Every HTTP client is built after this; calling it again does nothing.
+pub fn install_tls_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client with rustls on ring.
+pub fn http_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::new()
+}

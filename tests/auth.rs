@@ -218,6 +218,7 @@ async fn session_cookie_alone_authenticates_get_me() {
     assert_eq!(me.body["role"], "resident");
 
     // A browser-like client that keeps the cookie it was given.
+    canvass::install_tls_provider();
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .build()

@@ -159,7 +159,7 @@ impl Server {
     }
 
     async fn wait_until_up(&self) {
-        let client = reqwest::Client::new();
+        let client = canvass::http_client();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let printed = self.stdout().contains("Canvass is serving on");
@@ -189,7 +189,7 @@ impl Server {
     }
 
     async fn login(&self, email: &str, password: &str) -> common::Reply {
-        let resp = reqwest::Client::new()
+        let resp = canvass::http_client()
             .post(format!("{}/api/v1/auth/login", self.base))
             .json(&json!({"email": email, "password": password}))
             .send()

@@ -103,7 +103,7 @@ async fn staff(t: &TestApp) -> (Session, Session) {
 
 /// Creates a request and has it approved (published) over HTTP; answers the published request.
 async fn publish(base: &str, investigator: &str, moderator: &str, code: &str) -> Value {
-    let client = reqwest::Client::new();
+    let client = canvass::http_client();
     let r = TestApp::reply(
         client
             .post(format!("{base}/api/v1/requests"))
@@ -704,7 +704,7 @@ async fn the_unsubscribe_link_in_an_email_turns_email_off_with_one_post() {
     assert!(m.body_text().trim_end().ends_with(&link));
     let token = link.rsplit('/').next().unwrap().to_owned();
     let on = json!({"community_requests": true, "push": true, "email": true});
-    let client = reqwest::Client::new();
+    let client = canvass::http_client();
 
     // A GET (what a mail scanner or a click does) shows a page with the button, and changes
     // nothing.
@@ -1203,7 +1203,7 @@ impl Server {
             base: format!("http://{listen}"),
             output,
         };
-        let client = reqwest::Client::new();
+        let client = canvass::http_client();
         let deadline = Instant::now() + StdDuration::from_secs(60);
         loop {
             if let Some(status) = server.child.try_wait().unwrap() {
@@ -1343,7 +1343,7 @@ impl Drop for TempDir {
 
 async fn login(base: &str, email: &str) -> String {
     let r: Reply = TestApp::reply(
-        reqwest::Client::new()
+        canvass::http_client()
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"email": email, "password": common::PASSWORD}))
             .send()
@@ -1698,7 +1698,7 @@ async fn a_kill_9_during_delivery_and_a_restart_notify_every_resident_once_per_c
         .split_once("/api/")
         .map(|(_, p)| format!("/api/{p}"))
         .unwrap();
-    let r = reqwest::Client::new()
+    let r = canvass::http_client()
         .post(format!("{}{path}", server.base))
         .send()
         .await

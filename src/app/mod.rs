@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::domain::Role;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::checkpoint::LogSigner;
+use crate::store::blobs::Blobs;
 use crate::store::{AuditEntry, Db};
 
 /// Everything a use case needs: the database, the settings and the log's signing key.
@@ -35,6 +36,8 @@ pub struct App {
     pub log_signer: Arc<LogSigner>,
     /// Signs feed cursors, so forged ones are refused.
     pub cursor_key: [u8; 32],
+    /// Recordings and evidence.
+    pub blobs: Blobs,
 }
 
 /// The signed-in account making a request, as established by its session.
@@ -110,7 +113,10 @@ impl App {
         let cursor_path = settings.data_dir.join("keys").join("cursor-hmac.key");
         let cursor_key = crate::store::keys::load_or_create_secret(&cursor_path)
             .with_context(|| format!("cannot read or create {}", cursor_path.display()))?;
+        let blobs = Blobs::open(&settings.blob_url)
+            .with_context(|| format!("cannot open the blob store {}", settings.blob_url))?;
         Ok(App {
+            blobs,
             db,
             settings: Arc::new(settings),
             log_signer: Arc::new(log_signer),

@@ -154,6 +154,7 @@ impl PushSender {
         let secret = scalar_from_secret(vapid_secret)?;
         let key = SigningKey::from(&secret);
         let point = secret.public_key().to_encoded_point(false);
+        crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("canvass/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))

@@ -1,4 +1,4 @@
-//! Persistence: SQL on SQLite or PostgreSQL, and (later) blob storage.
+//! Persistence: SQL on SQLite or PostgreSQL, and blob storage ([`blobs`]).
 //!
 //! One set of queries serves both databases through sqlx's `Any` driver: `$1` placeholders,
 //! text ids, and times as fixed-width RFC 3339 text. Where the dialects differ (schema,
@@ -6,6 +6,7 @@
 
 mod agencies;
 mod audit;
+pub mod blobs;
 pub mod keys;
 pub mod outbox;
 mod requests;

@@ -76,7 +76,7 @@ async fn get_proof(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<Ha
 pub async fn verify(base_url: &str, state_path: &Path) -> anyhow::Result<Verified> {
     let base = base_url.trim_end_matches('/');
     let api = format!("{base}/api/v1/transparency");
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let key = get_text(&client, &format!("{api}/key"))
         .await?
         .trim()

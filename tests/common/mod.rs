@@ -150,7 +150,7 @@ impl TestApp {
         let base = format!("http://{}", running.addr);
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            client: canvass::http_client(),
             running: Some(running),
             dir,
             counter: Default::default(),
