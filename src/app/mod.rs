@@ -15,6 +15,7 @@ pub mod transparency;
 pub use error::{AppError, Result};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -38,6 +39,9 @@ pub struct App {
     pub cursor_key: [u8; 32],
     /// Recordings and evidence.
     pub blobs: Blobs,
+    /// Seconds added to the wall clock: lets tests and demos see a request's response window
+    /// close without waiting 60 days. Zero in normal service.
+    clock_offset: Arc<AtomicI64>,
 }
 
 /// The signed-in account making a request, as established by its session.
@@ -114,8 +118,13 @@ impl App {
         let cursor_key = crate::store::keys::load_or_create_secret(&cursor_path)
             .with_context(|| format!("cannot read or create {}", cursor_path.display()))?;
         let blobs = Blobs::open(&settings.blob_url)
-            .with_context(|| format!("cannot open the blob store {}", settings.blob_url))?;
+            // The query may hold S3 credentials: leave it out of the message.
+            .with_context(|| {
+                let shown = settings.blob_url.split('?').next().unwrap_or_default();
+                format!("cannot open the blob store {shown}")
+            })?;
         Ok(App {
+            clock_offset: Arc::new(AtomicI64::new(0)),
             blobs,
             db,
             settings: Arc::new(settings),
@@ -126,7 +135,14 @@ impl App {
 
     /// The current time. One place, so every rule sees the same clock.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now() + chrono::Duration::seconds(self.clock_offset.load(Ordering::Relaxed))
+    }
+
+    /// Moves this service's clock forward by `by` (tests and demos: a closed response window,
+    /// an expired upload). Every clone of this `App`, the server's included, sees the change.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.clock_offset
+            .fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
 
     /// Appends to the audit log. A failure to audit fails the action: an unaudited

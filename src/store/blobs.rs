@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
@@ -54,7 +54,9 @@ pub struct Blobs {
 impl Blobs {
     /// Opens the store named by `blob_url`: `file:///dir` (created when missing) or
     /// `s3://bucket/prefix`, configured by the usual `AWS_*` variables (`AWS_ENDPOINT`,
-    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`).
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`) and by
+    /// query options that override them, named as `object_store` names them:
+    /// `s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1&allow_http=true`.
     pub fn open(blob_url: &str) -> Result<Blobs> {
         if let Some(dir) = blob_url.strip_prefix("file://") {
             std::fs::create_dir_all(dir)
@@ -67,15 +69,21 @@ impl Blobs {
         }
         if let Some(rest) = blob_url.strip_prefix("s3://") {
             crate::install_tls_provider();
+            let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(BlobError::Config(format!(
                     "{blob_url:?} names no bucket; use s3://bucket/prefix"
                 )));
             }
-            let s3 = AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()?;
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+                let key: AmazonS3ConfigKey = key
+                    .parse()
+                    .map_err(|_| BlobError::Config(format!("unknown S3 option {key:?}")))?;
+                builder = builder.with_config(key, value);
+            }
+            let s3 = builder.build()?;
             let prefix = prefix.trim_matches('/');
             let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                 Arc::new(s3)
