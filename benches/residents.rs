@@ -1482,10 +1482,7 @@ async fn fanout_figures(name: &str, data_dir: &Path, database_url: &str, data: &
     }
     let mut quiet = (*app.settings).clone();
     quiet.smtp_url = None;
-    let push_app = App {
-        settings: Arc::new(quiet),
-        ..app.clone()
-    };
+    let push_app = app.with_settings(quiet);
     let pushes = &data.requests[1];
     let queued = fanout::fan_out(&push_app, &pushes.id).await.unwrap();
     let push_channels = Channels {

@@ -6,11 +6,15 @@ pub mod agencies;
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod devices;
 mod error;
+pub mod evidence;
 pub mod moderation;
+pub mod recordings;
 pub mod requests;
 pub mod residents;
 pub mod transparency;
+pub mod uploads;
 
 pub use error::{AppError, Result};
 
@@ -136,6 +140,14 @@ impl App {
     /// The current time. One place, so every rule sees the same clock.
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + chrono::Duration::seconds(self.clock_offset.load(Ordering::Relaxed))
+    }
+
+    /// The same service with other settings (benches and tools that change one setting).
+    pub fn with_settings(&self, settings: Settings) -> App {
+        App {
+            settings: Arc::new(settings),
+            ..self.clone()
+        }
     }
 
     /// Moves this service's clock forward by `by` (tests and demos: a closed response window,

@@ -17,6 +17,7 @@ pub mod push;
 pub mod request;
 pub mod session;
 pub mod validation;
+pub mod video;
 
 pub use account::Role;
 pub use validation::{FieldErrors, ValidationError};
