@@ -40,6 +40,20 @@ enum Command {
         #[arg(long, default_value = "canvass-verify-log.json")]
         state: std::path::PathBuf,
     },
+    /// Checks an evidence export offline: every clip's SHA-256 and size, every custody chain,
+    /// and that the request is the one in the transparency log (inclusion proof and signed
+    /// checkpoint).
+    #[command(
+        after_help = "Exit codes:\n  0  every check passed\n  1  a check failed: the export is not intact (each failure is printed)\n  2  nothing could be checked: the file is not a readable ZIP, manifest.json is missing or unparseable, or the key file cannot be read"
+    )]
+    VerifyExport {
+        /// The export's ZIP file, as downloaded from /api/v1/requests/{id}/export.
+        file: std::path::PathBuf,
+        /// The log's verifier key, obtained independently (the deployment's
+        /// /api/v1/transparency/key), as text or as @FILE; the export must be signed by it.
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Administration from the server's shell.
     Admin {
         #[command(subcommand)]
@@ -85,6 +99,9 @@ async fn main() -> ExitCode {
             Err(code) => return code,
         },
         Command::VerifyLog { url, state } => verify_log(&url, &state).await,
+        Command::VerifyExport { file, key } => {
+            return canvass::verify::export::run(&file, key.as_deref());
+        }
         Command::Admin {
             command: AdminCommand::CreateAdmin { email, settings },
         } => match load(&settings) {
