@@ -50,6 +50,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             app.clone(),
             channels,
         )),
+        tokio::spawn(crate::jobs::uploads::expire_uploads_forever(app.clone())),
+        tokio::spawn(crate::jobs::integrity::integrity_forever(app.clone())),
     ];
     let router = web::router(state);
     let (stop, stopped) = oneshot::channel::<()>();

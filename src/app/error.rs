@@ -55,6 +55,39 @@ pub enum AppError {
         /// When the lock ends.
         until: DateTime<Utc>,
     },
+    /// A body or file is larger than a limit allows (413).
+    #[error("{message}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// What the limit is and what was given.
+        message: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The size given, in bytes.
+        given: u64,
+    },
+    /// The content is not of a kind accepted here (415), e.g. an upload that is not a video.
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// The bytes received do not match the checksum sent with them (tus: 460).
+    #[error("{0}")]
+    ChecksumMismatch(String),
+    /// The object is still there but its time for this action has passed (410), e.g. a
+    /// request whose response window closed.
+    #[error("{message}")]
+    Gone {
+        /// Stable code.
+        code: &'static str,
+        /// What closed, and when.
+        message: String,
+    },
+    /// A byte range that starts past the end of the content (416).
+    #[error("the range asked for starts past the end of the content, which is {size} bytes long")]
+    RangeNotSatisfiable {
+        /// The content's length, for `Content-Range: bytes */size`.
+        size: u64,
+    },
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -77,6 +110,11 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict { code, .. } | AppError::Refused { code, .. } => code,
             AppError::Locked { .. } => "account_locked",
+            AppError::TooLarge { code, .. } => code,
+            AppError::UnsupportedMedia(_) => "unsupported_media_type",
+            AppError::ChecksumMismatch(_) => "checksum_mismatch",
+            AppError::Gone { code, .. } => code,
+            AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::Store(_) | AppError::Internal(_) => "internal",
         }
     }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod devices;
 mod error;
 pub mod evidence;
+pub mod export;
 pub mod moderation;
 pub mod recordings;
 pub mod requests;

@@ -28,6 +28,16 @@ pub enum AuditAction {
     MemberRemove,
     /// A request refused by authorization.
     AccessDenied,
+    /// A request's evidence exported (or an export stopped by a failed integrity check).
+    EvidenceExport,
+    /// A camera registered by a resident.
+    DeviceCreate,
+    /// A camera's upload token issued (a new one replaces the old).
+    DeviceTokenIssue,
+    /// A camera's upload token revoked.
+    DeviceTokenRevoke,
+    /// A camera removed, with its unfinished uploads and recordings.
+    DeviceRemove,
 }
 
 impl AuditAction {
@@ -45,6 +55,11 @@ impl AuditAction {
             AuditAction::AgencyUpdate => "agency_update",
             AuditAction::MemberRemove => "member_remove",
             AuditAction::AccessDenied => "access_denied",
+            AuditAction::EvidenceExport => "evidence_export",
+            AuditAction::DeviceCreate => "device_create",
+            AuditAction::DeviceTokenIssue => "device_token_issue",
+            AuditAction::DeviceTokenRevoke => "device_token_revoke",
+            AuditAction::DeviceRemove => "device_remove",
         }
     }
 }

@@ -7,7 +7,9 @@ pub mod checkpoint;
 pub mod cursor;
 pub mod custody;
 pub mod delivery;
+pub mod device;
 pub mod email;
+pub mod evidence;
 pub mod export;
 pub mod geo_index;
 pub mod guidelines;
@@ -18,6 +20,7 @@ pub mod password;
 pub mod push;
 pub mod request;
 pub mod session;
+pub mod tus;
 pub mod validation;
 pub mod video;
 

@@ -3,7 +3,9 @@
 pub mod delivery;
 pub mod email;
 pub mod fanout;
+pub mod integrity;
 pub mod push;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,19 +7,28 @@
 mod agencies;
 mod audit;
 pub mod blobs;
+mod devices;
+mod evidence;
+mod export;
 pub mod keys;
 pub mod outbox;
+mod recordings;
 mod requests;
 mod residents;
 mod sessions;
 mod transparency;
+mod uploads;
 mod users;
 
 pub use agencies::{AgencyChanges, AgencyRecord, NewAgency};
 pub use audit::{AuditEntry, AuditRecord};
+pub use devices::{DeviceRecord, NewDevice};
+pub use evidence::{EvidenceRecord, ShareableRecording, SubmissionRecord};
+pub use recordings::{NewRecording, RecordingRecord};
 pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
 pub use residents::{CommentRecord, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64};
 pub use sessions::{SessionRecord, SessionUser};
+pub use uploads::{FinishOutcome, NewUpload, SegmentCommit, UploadRecord};
 pub use users::{NewUser, UserRecord};
 
 use chrono::{DateTime, SecondsFormat, Utc};

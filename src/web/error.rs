@@ -125,6 +125,14 @@ impl From<AppError> for ApiError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Locked { .. } => StatusCode::LOCKED,
+            AppError::Gone { .. } => StatusCode::GONE,
+            AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            // tus's checksum extension defines 460 Checksum Mismatch.
+            AppError::ChecksumMismatch(_) => {
+                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match e {
@@ -144,6 +152,19 @@ impl From<AppError> for ApiError {
                     )
                 }
             }
+            AppError::TooLarge {
+                message,
+                limit,
+                given,
+                ..
+            } => Self {
+                details: json!({"limit": limit, "given": given}),
+                ..Self::new(status, code, message)
+            },
+            AppError::RangeNotSatisfiable { size } => Self {
+                details: json!({"size": size}),
+                ..Self::new(status, code, e.to_string())
+            },
             AppError::Store(_) | AppError::Internal(_) => {
                 // Logged inside the request's span, which carries its x-request-id.
                 tracing::error!(error = %e, "internal error");

@@ -4,7 +4,10 @@ pub mod agencies;
 pub mod audit;
 pub mod auth;
 pub mod comments;
+pub mod devices;
 pub mod error;
+pub mod evidence;
+pub mod export;
 pub mod extract;
 pub mod feed;
 pub mod limits;
@@ -13,9 +16,11 @@ pub mod metrics;
 pub mod moderation;
 pub mod ops;
 pub mod public;
+pub mod recordings;
 pub mod requests;
 pub mod residents;
 pub mod transparency;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -89,9 +94,27 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(feed::add_push_subscription))
         .routes(routes!(feed::push_key))
         .routes(routes!(comments::list, comments::create))
+        .routes(routes!(evidence::shareable))
+        .routes(routes!(
+            evidence::list_submissions,
+            evidence::create_submission
+        ))
+        .routes(routes!(evidence::my_submissions))
+        .routes(routes!(evidence::get))
+        .routes(routes!(evidence::content))
+        .routes(routes!(evidence::custody))
+        .routes(routes!(export::export))
         .routes(routes!(public::get))
         .routes(routes!(public::page))
         .routes(routes!(public::unsubscribe, public::unsubscribe_page))
+        .routes(routes!(devices::create, devices::list))
+        .routes(routes!(devices::get, devices::rename, devices::delete))
+        .routes(routes!(devices::issue_token, devices::revoke_token))
+        .routes(routes!(uploads::options, uploads::create))
+        .routes(routes!(uploads::head, uploads::patch, uploads::terminate))
+        .routes(routes!(recordings::list))
+        .routes(routes!(recordings::get, recordings::delete))
+        .routes(routes!(recordings::content))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))

@@ -162,6 +162,23 @@ impl TestApp {
         &self.running.as_ref().unwrap().app
     }
 
+    /// Stops the server and starts it again on the same data folder, database and settings,
+    /// on a new port (the service after a restart: nothing but what it stored survives).
+    pub async fn restart(&mut self) {
+        let running = self.running.take().unwrap();
+        let mut settings = (*running.app.settings).clone();
+        running.shutdown().await.unwrap();
+        if settings.public_url == self.base {
+            // The default public URL follows the address bound, which changes.
+            settings.public_url = format!("http://{}", settings.listen);
+        }
+        let running = canvass::server::start(settings)
+            .await
+            .expect("server restarts");
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
+    }
+
     /// Stops the server and removes its files.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {

@@ -1,0 +1,587 @@
+//! Evidence figures (issue 5), each measured against another in the same run:
+//!
+//! 1. Upload throughput over loopback: a 1 GiB MP4 sent in 8 MiB tus chunks to the real server
+//!    (SHA-256 included), as a ratio to the raw disk write speed of `dd bs=8M conv=fsync` on
+//!    the same disk, in alternating rounds.
+//! 2. Peak resident set size of the server during a 2 GiB upload (`VmHWM`, reset before it).
+//! 3. SHA-256 throughput of the hashing path (the `sha2` crate over 8 MiB reads, as the server
+//!    hashes) against `sha256sum` on the same file, alternating.
+//! 4. Export of 1 GiB of evidence: MB/s of `GET /api/v1/requests/{id}/export` to the client,
+//!    and the server's peak resident set size while it streams; the ZIP is then checked with
+//!    `canvass verify-export`.
+//!
+//! Run: `cargo bench --bench evidence` (results go in BENCHMARKS.md). Sizes can be lowered
+//! with `CANVASS_BENCH_UPLOAD_MIB` and `CANVASS_BENCH_RSS_MIB` for a quick look.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use canvass::app::App;
+use canvass::config::Settings;
+use canvass::domain::Role;
+use canvass::store::{NewAgency, NewUser};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const ROUNDS: usize = 3;
+const CHUNK: usize = 8 << 20;
+const PASSWORD: &str = "tandem-otter-lantern-42";
+/// A home and camera inside the demo city, and a request area around them.
+const HOME: (f64, f64) = (45.515, -122.66);
+
+fn env_mib(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("canvass-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn mbps(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Peak resident set size (`VmHWM`) of a process, KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets a process's peak resident set size to its current size (Linux `clear_refs` 5).
+fn reset_peak_rss(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset VmHWM");
+}
+
+/// A valid MP4 of exactly `len` bytes: the fixture clip followed by a `free` box of padding
+/// (the server checks the box structure and reads `moov`; padding is legal MP4).
+fn make_clip(path: &Path, len: u64) {
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/porch-cam.mp4"
+    ))
+    .unwrap();
+    let pad = len - fixture.len() as u64;
+    assert!(pad > 16, "clip too small");
+    let mut f = std::io::BufWriter::with_capacity(CHUNK, std::fs::File::create(path).unwrap());
+    f.write_all(&fixture).unwrap();
+    // A 64-bit box header: size 1, type, then the real size.
+    f.write_all(&1u32.to_be_bytes()).unwrap();
+    f.write_all(b"free").unwrap();
+    f.write_all(&pad.to_be_bytes()).unwrap();
+    let mut left = pad - 16;
+    let block = vec![0x5au8; CHUNK];
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        f.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.flush().unwrap();
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_server(client: &reqwest::Client, data_dir: &Path) -> Server {
+    let port = free_port();
+    let log = data_dir.join("server.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .env("CANVASS_REQUIRE_STAFF_MFA", "false")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("spawn canvass");
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        log,
+    };
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!(
+                "the server stopped ({status}): {}",
+                std::fs::read_to_string(&server.log).unwrap_or_default()
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "server not healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Accounts made straight in the database before the server starts.
+async fn seed(data_dir: &Path) -> (String, [String; 3]) {
+    let app = App::open(Settings::for_data_dir(data_dir)).await.unwrap();
+    let now = Utc::now();
+    let jurisdiction = json!({"type": "Polygon", "coordinates": [[[-122.69, 45.50], [-122.63, 45.50], [-122.63, 45.53], [-122.69, 45.53], [-122.69, 45.50]]]});
+    let agency = app
+        .db
+        .insert_agency(
+            &NewAgency {
+                name: "Riverton Police Department",
+                kind: "law_enforcement",
+                jurisdiction: &jurisdiction,
+                verified: true,
+                evidence_enabled: true,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
+    let hash = canvass::domain::password::hash(PASSWORD).unwrap();
+    let mut emails = Vec::new();
+    for (role, agency_id, email) in [
+        (
+            Role::Investigator,
+            Some(agency.as_str()),
+            "investigator@bench.example",
+        ),
+        (Role::Moderator, None, "moderator@bench.example"),
+        (Role::Resident, None, "resident@bench.example"),
+    ] {
+        let resident = role == Role::Resident;
+        app.db
+            .insert_user(
+                &NewUser {
+                    email,
+                    password_hash: &hash,
+                    role,
+                    agency_id,
+                    display_name: Some("Bench Person"),
+                    home_address: resident.then_some("1200 Elm St, Riverton, OR 97214"),
+                    home: resident.then_some(HOME),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        emails.push(email.to_owned());
+    }
+    app.db.close().await;
+    (agency, emails.try_into().unwrap())
+}
+
+async fn json_call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{url}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    v["token"].as_str().expect("login token").to_owned()
+}
+
+/// Uploads `path` through tus in 8 MiB chunks with a device token; the recording's id.
+async fn tus_upload(
+    client: &reqwest::Client,
+    base: &str,
+    device_token: &str,
+    device_id: &str,
+    path: &Path,
+    started: DateTime<Utc>,
+) -> String {
+    let len = std::fs::metadata(path).unwrap().len();
+    let meta = format!(
+        "device_id {},started_at {},ended_at {},filename {}",
+        B64.encode(device_id),
+        B64.encode(ts(started)),
+        B64.encode(ts(started + chrono::Duration::minutes(10))),
+        B64.encode("bench.mp4"),
+    );
+    let r = client
+        .post(format!("{base}/api/v1/uploads"))
+        .bearer_auth(device_token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", len.to_string())
+        .header("Upload-Metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        201,
+        "create: {}",
+        r.text().await.unwrap_or_default()
+    );
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let url = if location.starts_with("http") {
+        location
+    } else {
+        format!("{base}{location}")
+    };
+    let mut file = std::fs::File::open(path).unwrap();
+    let mut offset = 0u64;
+    let mut recording = None;
+    while offset < len {
+        let n = (len - offset).min(CHUNK as u64) as usize;
+        let mut buf = vec![0u8; n];
+        file.read_exact(&mut buf).unwrap();
+        let r = client
+            .patch(&url)
+            .bearer_auth(device_token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(buf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            204,
+            "patch at {offset}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        recording = r
+            .headers()
+            .get("canvass-recording-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        offset += n as u64;
+    }
+    recording.expect("the last PATCH names the recording")
+}
+
+/// Seconds `dd` takes to write `mib` MiB in 8 MiB blocks and fsync them.
+fn dd(dir: &Path, mib: u64) -> Duration {
+    let out = dir.join("dd.bin");
+    let start = Instant::now();
+    let status = Command::new("dd")
+        .args([
+            "if=/dev/zero",
+            "bs=8M",
+            &format!("count={}", mib / 8),
+            "conv=fsync",
+        ])
+        .arg(format!("of={}", out.display()))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let took = start.elapsed();
+    assert!(status.success());
+    std::fs::remove_file(out).unwrap();
+    took
+}
+
+fn sha2_path(path: &Path) -> Duration {
+    let start = Instant::now();
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; CHUNK];
+    let mut h = Sha256::new();
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    std::hint::black_box(h.finalize());
+    start.elapsed()
+}
+
+fn sha256sum(path: &Path) -> Duration {
+    let start = Instant::now();
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(out.status.success());
+    start.elapsed()
+}
+
+async fn run() {
+    canvass::install_tls_provider();
+    let upload_mib = env_mib("CANVASS_BENCH_UPLOAD_MIB", 1024);
+    let rss_mib = env_mib("CANVASS_BENCH_RSS_MIB", 2048);
+    let dir = temp_dir("evidence");
+    let data_dir = dir.join("data");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(4)
+        .build()
+        .unwrap();
+
+    let clip = dir.join("clip.mp4");
+    make_clip(&clip, upload_mib << 20);
+    let clip_len = upload_mib << 20;
+
+    let (_agency, [investigator, moderator, resident]) = seed(&data_dir).await;
+    let server = start_server(&client, &data_dir).await;
+    let base = server.base.clone();
+    let pid = server.child.id();
+    let resident = login(&client, &base, &resident).await;
+    let investigator = login(&client, &base, &investigator).await;
+    let moderator = login(&client, &base, &moderator).await;
+    let device = json_call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{base}/api/v1/devices"),
+        &resident,
+        Some(json!({"name": "Porch camera", "location": {"lat": HOME.0, "lon": HOME.1}})),
+    )
+    .await;
+    let device_id = device["id"].as_str().unwrap().to_owned();
+    let device_token = device["token"].as_str().unwrap().to_owned();
+    let footage_end = Utc::now() - chrono::Duration::days(1);
+    let started = footage_end - chrono::Duration::minutes(30);
+
+    println!(
+        "upload of a {upload_mib} MiB MP4 in 8 MiB tus chunks vs dd bs=8M conv=fsync, {ROUNDS} alternating rounds:"
+    );
+    let mut ratios = Vec::new();
+    let mut uploads = Vec::new();
+    let mut dds = Vec::new();
+    for round in 1..=ROUNDS {
+        let d = dd(&dir, upload_mib);
+        let start = Instant::now();
+        let id = tus_upload(&client, &base, &device_token, &device_id, &clip, started).await;
+        let u = start.elapsed();
+        json_call(
+            &client,
+            reqwest::Method::DELETE,
+            &format!("{base}/api/v1/recordings/{id}"),
+            &resident,
+            None,
+        )
+        .await;
+        let (um, dm) = (mbps(clip_len, u), mbps(clip_len, d));
+        println!(
+            "  round {round}: upload {:.0} MB/s ({:.2} s), dd {:.0} MB/s ({:.2} s), ratio {:.2}",
+            um,
+            u.as_secs_f64(),
+            dm,
+            d.as_secs_f64(),
+            um / dm
+        );
+        ratios.push(um / dm);
+        uploads.push(um);
+        dds.push(dm);
+    }
+    let ratio = median(ratios);
+    println!(
+        "  median: upload {:.0} MB/s, dd {:.0} MB/s, ratio {:.2} (goal: at least 0.7: {})",
+        median(uploads),
+        median(dds),
+        ratio,
+        if ratio >= 0.7 { "met" } else { "MISSED" }
+    );
+
+    println!(
+        "SHA-256 of the same {upload_mib} MiB file (page cache), {ROUNDS} alternating rounds:"
+    );
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        let a = mbps(clip_len, sha2_path(&clip));
+        let b = mbps(clip_len, sha256sum(&clip));
+        println!(
+            "  round {round}: sha2 (server's hashing path) {a:.0} MB/s, sha256sum {b:.0} MB/s, ratio {:.2}",
+            a / b
+        );
+        ours.push(a);
+        theirs.push(b);
+    }
+    println!(
+        "  median: sha2 {:.0} MB/s, sha256sum {:.0} MB/s",
+        median(ours),
+        median(theirs)
+    );
+
+    let big = dir.join("big.mp4");
+    make_clip(&big, rss_mib << 20);
+    reset_peak_rss(pid);
+    let before = peak_rss_kib(pid);
+    let start = Instant::now();
+    let id = tus_upload(&client, &base, &device_token, &device_id, &big, started).await;
+    let took = start.elapsed();
+    let peak = peak_rss_kib(pid);
+    println!(
+        "peak RSS of the server during a {rss_mib} MiB upload: {:.1} MB (at the start {:.1} MB; {:.0} MB/s) (goal: under 64 MB: {})",
+        peak as f64 / 1024.0,
+        before as f64 / 1024.0,
+        mbps(rss_mib << 20, took),
+        if peak < 64 * 1024 { "met" } else { "MISSED" }
+    );
+    json_call(
+        &client,
+        reqwest::Method::DELETE,
+        &format!("{base}/api/v1/recordings/{id}"),
+        &resident,
+        None,
+    )
+    .await;
+    std::fs::remove_file(&big).unwrap();
+
+    // Export: a published request over the camera, the clip shared as evidence.
+    let area = json!({"type": "Polygon", "coordinates": [[[-122.663, 45.513], [-122.657, 45.513], [-122.657, 45.517], [-122.663, 45.517], [-122.663, 45.513]]]});
+    let request = json_call(&client, reqwest::Method::POST, &format!("{base}/api/v1/requests"), &investigator, Some(json!({
+        "incident_type": "package_theft",
+        "details": "A package was taken from a porch. Doorbell or driveway footage of the street between these times would help.",
+        "footage_start": ts(footage_end - chrono::Duration::hours(2)),
+        "footage_end": ts(footage_end),
+        "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
+        "area": area,
+        "investigation_code": "BENCH-1",
+        "ongoing_threat": false,
+        "suspects": [{"descriptors": {"sex": "male", "age": "20s"}, "distinctive_features": ["red hooded jacket", "black BMX bicycle"]}]
+    }))).await;
+    let request_id = request["id"].as_str().unwrap().to_owned();
+    json_call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{base}/api/v1/moderation/requests/{request_id}/decision"),
+        &moderator,
+        Some(json!({"decision": "approve", "reasons": [], "note": ""})),
+    )
+    .await;
+    let recording = tus_upload(&client, &base, &device_token, &device_id, &clip, started).await;
+    let start = Instant::now();
+    json_call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{base}/api/v1/requests/{request_id}/submissions"),
+        &resident,
+        Some(json!({"recording_ids": [recording], "consent": true})),
+    )
+    .await;
+    println!(
+        "sharing the {upload_mib} MiB clip (copy to evidence with its SHA-256 checked): {:.2} s, {:.0} MB/s",
+        start.elapsed().as_secs_f64(),
+        mbps(clip_len, start.elapsed())
+    );
+    let zip_path = dir.join("export.zip");
+    reset_peak_rss(pid);
+    let before = peak_rss_kib(pid);
+    let start = Instant::now();
+    let mut resp = client
+        .get(format!("{base}/api/v1/requests/{request_id}/export"))
+        .bearer_auth(&investigator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "export");
+    let mut out =
+        std::io::BufWriter::with_capacity(CHUNK, std::fs::File::create(&zip_path).unwrap());
+    let mut bytes = 0u64;
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        bytes += chunk.len() as u64;
+        out.write_all(&chunk).unwrap();
+    }
+    out.flush().unwrap();
+    let took = start.elapsed();
+    let peak = peak_rss_kib(pid);
+    println!(
+        "export of {upload_mib} MiB of evidence: {:.0} MB/s ({bytes} bytes in {:.2} s, hashes re-verified); server peak RSS {:.1} MB (at the start {:.1} MB)",
+        mbps(bytes, took),
+        took.as_secs_f64(),
+        peak as f64 / 1024.0,
+        before as f64 / 1024.0
+    );
+    let start = Instant::now();
+    let verify = Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .arg("verify-export")
+        .arg(&zip_path)
+        .output()
+        .unwrap();
+    println!(
+        "canvass verify-export on it: {} in {:.2} s",
+        if verify.status.success() {
+            "passed"
+        } else {
+            "FAILED"
+        },
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    // `cargo test --benches` builds and runs benches with `--bench` absent: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
