@@ -381,6 +381,74 @@ async fn serve_demo_prints_the_accounts_and_residents_can_log_in() {
     r.expect(200, None);
     assert_eq!(r.body["user"]["role"], "resident");
 
+    // The demo's open requests have evidence, and its export verifies offline.
+    let secret = out
+        .lines()
+        .find(|l| l.starts_with("investigator") && l.contains("arivera@"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .expect("the investigator's TOTP secret")
+        .to_owned();
+    let client = canvass::http_client();
+    let login = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(
+            &json!({"email": "arivera@rivertonpd.example", "password": "riverton-demo-2026",
+                      "totp": TestApp::totp_now(&secret)}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let token = TestApp::reply(login).await.body["token"]
+        .as_str()
+        .expect("investigator token")
+        .to_owned();
+    let get = |path: String| {
+        let client = client.clone();
+        let token = token.clone();
+        let url = format!("{}{path}", server.base);
+        async move { TestApp::reply(client.get(url).bearer_auth(token).send().await.unwrap()).await }
+    };
+    let requests = get("/api/v1/requests".into()).await;
+    let published: Vec<String> = requests
+        .body
+        .as_array()
+        .expect("request list")
+        .iter()
+        .filter(|r| r["status"] == "published")
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut with_evidence = Vec::new();
+    for id in &published {
+        let subs = get(format!("/api/v1/requests/{id}/submissions")).await;
+        subs.expect(200, None);
+        if subs.body.as_array().is_some_and(|a| !a.is_empty()) {
+            with_evidence.push(id.clone());
+        }
+    }
+    assert!(!with_evidence.is_empty(), "no demo request has evidence");
+    let zip = client
+        .get(format!(
+            "{}/api/v1/requests/{}/export",
+            server.base, with_evidence[0]
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    let zip_path = dir.path().join("demo-export.zip");
+    std::fs::write(&zip_path, zip.bytes().await.unwrap()).unwrap();
+    let verified = Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .arg("verify-export")
+        .arg(&zip_path)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "verify-export on the demo's export: {}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+
     // The default data folder, in the working directory, holds a SQLite file in WAL mode.
     let db = dir.path().join("canvass-data").join("canvass.db");
     assert!(db.exists(), "{}", db.display());

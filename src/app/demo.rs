@@ -10,7 +10,7 @@ use serde_json::json;
 use chrono::{Duration, SubsecRound};
 
 use super::auth::hash_password;
-use super::{App, AppError, Result};
+use super::{App, AppError, Principal, Result};
 use crate::domain::area::{self, Shape};
 use crate::domain::request::{self, Contact, Draft, Suspect};
 use crate::domain::{Role, mfa};
@@ -291,6 +291,7 @@ impl App {
         }
         self.seed_demo_requests(&agency.id, &jurisdiction).await?;
         self.seed_demo_residents_life().await?;
+        self.seed_demo_evidence().await?;
         Ok(Some(DemoCity {
             seeded: true,
             accounts,
@@ -436,6 +437,97 @@ impl App {
         Ok(())
     }
 
+    /// Cameras with sample clips for the first residents inside each open request's area; each
+    /// shares its porch clip, so the agency's evidence lists are not empty. The clips are the
+    /// test fixtures (`tests/fixtures/`, made with ffmpeg), built into the binary.
+    async fn seed_demo_evidence(&self) -> Result<()> {
+        const PORCH: &[u8] = include_bytes!("../../tests/fixtures/porch-cam.mp4");
+        const DRIVEWAY: &[u8] = include_bytes!("../../tests/fixtures/driveway-cam.mp4");
+        const PER_REQUEST: usize = 2;
+        let now = self.now();
+        for record in self.db.requests(None, 50).await? {
+            let open = record.response_deadline.is_some_and(|d| d > now);
+            if record.status != "published" || !open {
+                continue;
+            }
+            let mut sharing = 0;
+            for i in 0..DEMO_RESIDENTS {
+                let (lat, lon, _) = demo_home(i);
+                if sharing == PER_REQUEST || !super::residents::area_holds(&record, lat, lon)? {
+                    continue;
+                }
+                let Some(user) = self.db.user_by_email(&resident_email(i)).await? else {
+                    continue;
+                };
+                let resident = Principal {
+                    user_id: user.id.clone(),
+                    email: user.email.clone(),
+                    role: Role::Resident,
+                    agency_id: None,
+                    display_name: user.display_name.clone(),
+                    session_hash: String::new(),
+                    mfa_pending: false,
+                    source_ip: None,
+                };
+                let (device, _token) = self
+                    .create_device(&resident, "Front door camera", Some((lat, lon)))
+                    .await?;
+                // Two clips inside the footage the request asks for; the first is shared.
+                let start =
+                    record.content.footage_start + Duration::minutes(35 + 10 * sharing as i64);
+                let mut recordings = Vec::new();
+                for (n, (clip, name)) in [(PORCH, "porch.mp4"), (DRIVEWAY, "driveway.mp4")]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let began = start + Duration::minutes(20 * n as i64);
+                    let id = self
+                        .demo_recording(&resident, &device.id, clip, name, began)
+                        .await?;
+                    recordings.push(id);
+                }
+                let ids = json!([recordings[0]]);
+                self.share_recordings(&resident, &record.id, None, Some(&ids), Some(&json!(true)))
+                    .await?;
+                sharing += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads `clip` through the same path as tus, as a recording of `device_id` that began
+    /// at `began` and lasted six seconds (the fixtures' length).
+    async fn demo_recording(
+        &self,
+        resident: &Principal,
+        device_id: &str,
+        clip: &'static [u8],
+        filename: &str,
+        began: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String> {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let at =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let metadata = format!(
+            "device_id {},started_at {},ended_at {},filename {}",
+            b64(device_id),
+            b64(&at(began)),
+            b64(&at(began + Duration::seconds(6))),
+            b64(filename)
+        );
+        let uploader = self.uploader(resident.clone()).await?;
+        let upload = self
+            .create_upload(&uploader, clip.len() as u64, Some(&metadata))
+            .await?;
+        let body = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(
+            bytes::Bytes::from_static(clip),
+        )]);
+        self.append_upload(&uploader, &upload.id, 0, None, body)
+            .await?;
+        Ok(upload.id)
+    }
+
     async fn existing_demo(&self) -> Result<Option<DemoCity>> {
         let mut accounts = Vec::new();
         for (role, email, _) in STAFF {
@@ -478,7 +570,9 @@ impl DemoCity {
         let _ = writeln!(
             out,
             "It has published requests (one past its 60-day window) with comments, two pending review and one \
-             rejected; some residents have opted out of Community Requests or of email."
+             rejected; some residents have opted out of Community Requests or of email.\n\
+             Residents in the open requests' areas have cameras with sample clips, and each has shared \
+             one: the requests' evidence lists, custody logs and exports are ready to try."
         );
         let _ = writeln!(out, "Every demo account's password: {DEMO_PASSWORD}");
         let _ = writeln!(
