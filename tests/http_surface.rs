@@ -33,6 +33,23 @@ fn assert_sane(r: &Reply, what: &str) {
     }
 }
 
+/// Asserts that an answer to `HEAD` is not a 500 and has no body (a `HEAD` answer never has
+/// one, so its error code cannot be checked).
+#[track_caller]
+fn assert_sane_head(r: &Reply, what: &str) {
+    assert!(
+        r.status.as_u16() < 500,
+        "{what}: answered {} {}",
+        r.status,
+        r.text
+    );
+    assert!(
+        r.text.is_empty(),
+        "{what}: HEAD answered a body: {}",
+        r.text
+    );
+}
+
 #[track_caller]
 fn assert_error_shape(r: &Reply) {
     let top: Vec<&String> = r
@@ -251,6 +268,10 @@ async fn wrong_method_answers_405_method_not_allowed() {
         ("DELETE", "/api/v1/agencies/some-id"),
         ("POST", "/healthz"),
         ("DELETE", "/api/v1/audit"),
+        ("GET", "/api/v1/uploads"),
+        ("PUT", "/api/v1/recordings/some-id"),
+        ("POST", "/api/v1/evidence/some-id"),
+        ("DELETE", "/api/v1/requests/some-id/export"),
     ] {
         for token in [None, Some(admin.token.as_str())] {
             let r = t.call(method, path, token, None).await;
@@ -314,6 +335,35 @@ async fn bad_query_string_answers_400_invalid_query() {
     let r = t.get("/api/v1/audit?limit=1", Some(&admin.token)).await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     t.stop().await;
+}
+
+/// A request published over the home `TestApp::account` gives residents; answers its id.
+async fn published_request(t: &TestApp, investigator: &str, moderator: &str) -> String {
+    let end = (chrono::Utc::now() - chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M:%SZ");
+    let start = (chrono::Utc::now() - chrono::Duration::hours(5)).format("%Y-%m-%dT%H:%M:%SZ");
+    let body = json!({
+        "incident_type": "vehicle_break_in",
+        "details": "A car window was smashed overnight. Footage of the street would help.",
+        "footage_start": start.to_string(),
+        "footage_end": end.to_string(),
+        "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
+        "area": {"type": "Polygon", "coordinates": [[[-122.665, 45.512], [-122.659, 45.512], [-122.659, 45.516], [-122.665, 45.516], [-122.665, 45.512]]]},
+        "investigation_code": "ODD-1",
+        "ongoing_threat": false,
+        "suspects": []
+    });
+    let r = t.post("/api/v1/requests", Some(investigator), body).await;
+    r.expect(201, None);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = t
+        .post(
+            &format!("/api/v1/moderation/requests/{id}/decision"),
+            Some(moderator),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    r.expect(200, None);
+    id
 }
 
 #[tokio::test]
@@ -470,6 +520,137 @@ async fn odd_requests_never_answer_500() {
             seen += 1;
         }
     }
+    // Cameras, recordings, tus uploads, submissions and evidence: odd ids in the path (and in
+    // a selection), from every kind of caller that reaches a look-up, on a published request
+    // over the resident's home so the resident's share gets as far as the recordings.
+    let investigator = t.account(Role::Investigator, Some(&agency)).await;
+    let moderator = t.account(Role::Moderator, None).await;
+    let request = published_request(&t, &investigator.token, &moderator.token).await;
+    let nul_json = [
+        nul.to_owned(),
+        "'; DROP TABLE recordings;--".to_owned(),
+        long.clone(),
+    ];
+    let tokens = [
+        None,
+        Some(admin.token.as_str()),
+        Some(agency_admin.token.as_str()),
+        Some(investigator.token.as_str()),
+        Some(resident.token.as_str()),
+    ];
+    for token in tokens {
+        for id in &odd_ids {
+            for (method, path, body) in [
+                ("GET", format!("/api/v1/devices/{id}"), None),
+                (
+                    "PATCH",
+                    format!("/api/v1/devices/{id}"),
+                    Some(json!({"name": "Porch"})),
+                ),
+                ("DELETE", format!("/api/v1/devices/{id}"), None),
+                ("POST", format!("/api/v1/devices/{id}/token"), None),
+                ("DELETE", format!("/api/v1/devices/{id}/token"), None),
+                ("GET", format!("/api/v1/recordings/{id}"), None),
+                ("GET", format!("/api/v1/recordings/{id}/content"), None),
+                ("DELETE", format!("/api/v1/recordings/{id}"), None),
+                (
+                    "GET",
+                    format!("/api/v1/requests/{id}/shareable-recordings"),
+                    None,
+                ),
+                ("GET", format!("/api/v1/requests/{id}/submissions"), None),
+                (
+                    "POST",
+                    format!("/api/v1/requests/{id}/submissions"),
+                    Some(json!({"recording_ids": ["r"], "consent": true})),
+                ),
+                ("GET", format!("/api/v1/requests/{id}/export"), None),
+                ("GET", format!("/api/v1/evidence/{id}"), None),
+                ("GET", format!("/api/v1/evidence/{id}/content"), None),
+                ("GET", format!("/api/v1/evidence/{id}/custody"), None),
+            ] {
+                let r = t.call(method, &path, token, body).await;
+                assert_sane(&r, &format!("{method} {path}"));
+                seen += 1;
+            }
+            let auth = token.map(|tk| format!("Bearer {tk}"));
+            let mut headers = vec![("tus-resumable", "1.0.0")];
+            if let Some(a) = &auth {
+                headers.push(("authorization", a));
+            }
+            let path = format!("/api/v1/uploads/{id}");
+            let r = raw(&t, "HEAD", &path, &headers, None).await;
+            assert_sane_head(&r, &format!("HEAD {path}"));
+            let r = raw(&t, "DELETE", &path, &headers, None).await;
+            assert_sane(&r, &format!("DELETE {path}"));
+            let mut patch = headers.clone();
+            patch.extend([
+                ("content-type", "application/offset+octet-stream"),
+                ("upload-offset", "0"),
+            ]);
+            let r = raw(&t, "PATCH", &path, &patch, Some(b"abc".to_vec())).await;
+            assert_sane(&r, &format!("PATCH {path}"));
+            seen += 3;
+        }
+        // Odd recording ids in a selection for a request the resident may share with.
+        for id in &nul_json {
+            let path = format!("/api/v1/requests/{request}/submissions");
+            let body = json!({"recording_ids": [id], "consent": true});
+            let r = t.call("POST", &path, token, Some(body)).await;
+            assert_sane(&r, &format!("POST {path} with an odd recording id"));
+            seen += 1;
+        }
+    }
+    // Odd `Upload-Metadata` from a resident: odd camera ids, file names and times.
+    let bearer = format!("Bearer {}", resident.token);
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+    };
+    for (key, value) in [
+        ("device_id", nul),
+        ("device_id", "'; DROP TABLE devices;--"),
+        ("device_id", long.as_str()),
+        ("filename", nul),
+        ("filename", long.as_str()),
+        ("started_at", nul),
+        ("started_at", "+275760-09-13T00:00:00Z"),
+        ("ended_at", "-000001-01-01T00:00:00Z"),
+    ] {
+        let mut pairs = vec![
+            ("device_id", b64("no-such-camera")),
+            ("started_at", b64("2026-01-01T10:00:00Z")),
+            ("ended_at", b64("2026-01-01T10:05:00Z")),
+        ];
+        pairs.retain(|(k, _)| *k != key);
+        pairs.push((key, b64(value)));
+        let metadata = pairs
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let r = raw(
+            &t,
+            "POST",
+            "/api/v1/uploads",
+            &[
+                ("tus-resumable", "1.0.0"),
+                ("authorization", &bearer),
+                ("upload-length", "1000"),
+                ("upload-metadata", &metadata),
+            ],
+            None,
+        )
+        .await;
+        assert_sane(
+            &r,
+            &format!(
+                "POST /api/v1/uploads with an odd {key} ({} chars)",
+                value.len()
+            ),
+        );
+        seen += 1;
+    }
     eprintln!("{seen} odd requests, none answered 5xx");
     t.stop().await;
 }
@@ -608,7 +789,7 @@ async fn metrics_count_requests_by_route_template() {
 }
 
 /// Every route in `web::routes()`, with its methods. A new route must be added here.
-const ROUTES: [(&str, &[&str]); 34] = [
+const ROUTES: [(&str, &[&str]); 49] = [
     ("/api/v1/auth/login", &["post"]),
     ("/api/v1/auth/logout", &["post"]),
     ("/api/v1/me/mfa/enroll", &["post"]),
@@ -637,9 +818,24 @@ const ROUTES: [(&str, &[&str]); 34] = [
     ("/api/v1/me/push-subscriptions", &["post"]),
     ("/api/v1/push/key", &["get"]),
     ("/api/v1/requests/{id}/comments", &["get", "post"]),
+    ("/api/v1/requests/{id}/shareable-recordings", &["get"]),
+    ("/api/v1/requests/{id}/submissions", &["get", "post"]),
+    ("/api/v1/me/submissions", &["get"]),
+    ("/api/v1/evidence/{id}", &["get"]),
+    ("/api/v1/evidence/{id}/content", &["get"]),
+    ("/api/v1/evidence/{id}/custody", &["get"]),
+    ("/api/v1/requests/{id}/export", &["get"]),
     ("/api/v1/public/requests/{public_id}", &["get"]),
     ("/r/{public_id}", &["get"]),
     ("/api/v1/unsubscribe/{token}", &["get", "post"]),
+    ("/api/v1/devices", &["get", "post"]),
+    ("/api/v1/devices/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/devices/{id}/token", &["post", "delete"]),
+    ("/api/v1/uploads", &["options", "post"]),
+    ("/api/v1/uploads/{id}", &["head", "patch", "delete"]),
+    ("/api/v1/recordings", &["get"]),
+    ("/api/v1/recordings/{id}", &["get", "delete"]),
+    ("/api/v1/recordings/{id}/content", &["get"]),
     ("/healthz", &["get"]),
     ("/metrics", &["get"]),
     ("/api/openapi.json", &["get"]),
@@ -702,14 +898,21 @@ async fn openapi_document_is_3_1_and_covers_every_route() {
             .replace("{token}", "t");
         let r = t.call(&method.to_uppercase(), &concrete, None, None).await;
         // A 404 for a missing object is fine; the router's own 404 says "no such endpoint".
+        // A HEAD answer has no body to say so, so there any 404 counts as unrouted (the tus
+        // HEAD answers an anonymous caller without `Tus-Resumable` 412 before any look-up).
         let unrouted = r.status.as_u16() == 405
-            || (r.status.as_u16() == 404 && r.text.contains("no such endpoint"));
+            || (r.status.as_u16() == 404
+                && (method == "head" || r.text.contains("no such endpoint")));
         assert!(
             !unrouted,
             "{method} {path} is documented but the router answers {}: {}",
             r.status, r.text
         );
-        assert_sane(&r, &format!("{method} {concrete}"));
+        if method == "head" {
+            assert_sane_head(&r, &format!("{method} {concrete}"));
+        } else {
+            assert_sane(&r, &format!("{method} {concrete}"));
+        }
     }
     t.stop().await;
 }
