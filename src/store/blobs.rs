@@ -11,7 +11,8 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetResult, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
+use tokio_util::io::ReaderStream;
 
 /// Errors from blob storage.
 #[derive(Debug, thiserror::Error)]
@@ -22,15 +23,24 @@ pub enum BlobError {
     /// The `blob_url` setting cannot be used.
     #[error("blob_url: {0}")]
     Config(String),
+    /// Reading a local file failed.
+    #[error("blob file: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Shorthand for blob results.
 pub type Result<T, E = BlobError> = std::result::Result<T, E>;
 
-/// Parts of a multipart write in flight at once; with 8 MiB parts this bounds memory per write.
+/// Parts of a multipart write in flight at once: with the part sizes below this bounds the
+/// memory of one write to three parts.
 const MAX_PARTS_IN_FLIGHT: usize = 2;
-/// The size of each part sent to the store (S3 needs at least 5 MiB for all but the last).
-const PART_BYTES: usize = 8 << 20;
+/// Each part written to the local disk: small, since memory per upload is what matters there.
+const FILE_PART_BYTES: usize = 1 << 20;
+/// Each part sent to S3, which needs at least 5 MiB for all but the last.
+const S3_PART_BYTES: usize = 5 << 20;
+/// Reads from the local disk hand over this much at a time (object_store's own file stream
+/// uses 8 KiB pieces, each a blocking task: about ten times slower).
+const FILE_READ_BYTES: usize = 256 << 10;
 
 /// One piece of a blob made of several objects (an upload written one tus `PATCH` at a time).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +59,8 @@ pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     /// `file` or `s3`, for logs and metrics.
     kind: &'static str,
+    /// The multipart part size for this store.
+    part_bytes: usize,
 }
 
 impl Blobs {
@@ -61,10 +73,15 @@ impl Blobs {
         if let Some(dir) = blob_url.strip_prefix("file://") {
             std::fs::create_dir_all(dir)
                 .map_err(|e| BlobError::Config(format!("cannot create {dir}: {e}")))?;
-            let local = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
+            // fsync before a write is published: a committed tus offset or evidence copy must
+            // survive a power cut, not only a process crash.
+            let local = LocalFileSystem::new_with_prefix(dir)?
+                .with_automatic_cleanup(true)
+                .with_fsync(true);
             return Ok(Blobs {
                 store: Arc::new(local),
                 kind: "file",
+                part_bytes: FILE_PART_BYTES,
             });
         }
         if let Some(rest) = blob_url.strip_prefix("s3://") {
@@ -90,7 +107,11 @@ impl Blobs {
             } else {
                 Arc::new(PrefixStore::new(s3, prefix))
             };
-            return Ok(Blobs { store, kind: "s3" });
+            return Ok(Blobs {
+                store,
+                kind: "s3",
+                part_bytes: S3_PART_BYTES,
+            });
         }
         Err(BlobError::Config(format!(
             "{blob_url:?} must start with file:// or s3://"
@@ -107,7 +128,7 @@ impl Blobs {
     pub async fn writer(&self, key: &str) -> Result<BlobWriter> {
         let upload = self.store.put_multipart(&Path::from(key)).await?;
         Ok(BlobWriter {
-            inner: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
+            inner: WriteMultipart::new_with_chunk_size(upload, self.part_bytes),
             written: 0,
         })
     }
@@ -126,13 +147,13 @@ impl Blobs {
             ..Default::default()
         };
         let got = self.store.get_opts(&Path::from(key), opts).await?;
-        Ok(got.into_stream().map_err(BlobError::from).boxed())
+        stream_of(got).await
     }
 
     /// The whole object at `key`, as a stream.
     pub async fn read(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
         let got = self.store.get(&Path::from(key)).await?;
-        Ok(got.into_stream().map_err(BlobError::from).boxed())
+        stream_of(got).await
     }
 
     /// The first `len` bytes (or fewer, when the object is shorter) of `range` from a blob
@@ -181,6 +202,23 @@ impl Blobs {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// The bytes of a get: a local file is read in large pieces, anything else as the store sends it.
+async fn stream_of(got: GetResult) -> Result<BoxStream<'static, Result<Bytes>>> {
+    let range = got.range.clone();
+    match got.payload {
+        GetResultPayload::File(file, _) => {
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            let mut file = tokio::fs::File::from_std(file);
+            file.seek(std::io::SeekFrom::Start(range.start)).await?;
+            let limited = file.take(range.end - range.start);
+            Ok(ReaderStream::with_capacity(limited, FILE_READ_BYTES)
+                .map_err(BlobError::from)
+                .boxed())
+        }
+        GetResultPayload::Stream(s) => Ok(s.map_err(BlobError::from).boxed()),
     }
 }
 
