@@ -5,10 +5,8 @@
 mod common;
 
 use canvass::domain::Role;
-use common::{Reply, Session, TestApp};
+use common::{HOME, Reply, Session, TestApp};
 use serde_json::{Value, json};
-
-const HOME: (f64, f64) = (45.515, -122.66);
 
 async fn create(t: &TestApp, who: &Session, body: Value) -> Reply {
     t.post("/api/v1/devices", Some(&who.token), body).await

@@ -4,45 +4,22 @@
 
 mod common;
 
-use base64::Engine;
 use canvass::domain::Role;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{PASSWORD, Reply, Session, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use common::evidence::{chain_of_custody, kinds};
+use common::requests::{approve, create, home_area, request_at};
+use common::tus::{camera, upload_fixture};
+use common::{
+    AGENCY, HOME, PASSWORD, Reply, Session, TestApp, count, files_under, fixture, sha256_hex,
+};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-const AGENCY: &str = "Riverton Police Department";
-/// Where `TestApp::account` puts every resident's home: (lat, lon).
-const HOME: (f64, f64) = (45.515, -122.66);
 /// A camera inside the request's area.
 const INSIDE: (f64, f64) = (45.5155, -122.6595);
 /// A camera on the area's western edge (the boundary counts as inside).
 const ON_EDGE: (f64, f64) = (45.514, -122.663);
 /// A camera in Riverton well outside the request's area.
 const OUTSIDE: (f64, f64) = (45.505, -122.68);
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn rect(w: f64, s: f64, e: f64, n: f64) -> Value {
-    json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// An agency with an investigator and an agency admin, a moderator and a published request
 /// whose area holds `HOME`, with footage wanted from `start` to `end`.
@@ -67,31 +44,9 @@ impl World {
         let moderator = t.account(Role::Moderator, None).await;
         let end = Utc::now() - Duration::days(2);
         let start = end - Duration::hours(2);
-        let body = json!({
-            "incident_type": "package_theft",
-            "details": "A package was taken from a porch on the 400 block of Elm St. Doorbell or driveway footage of the street between these times would help.",
-            "footage_start": ts(start),
-            "footage_end": ts(end),
-            "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
-            "area": rect(-122.663, 45.513, -122.657, 45.517),
-            "investigation_code": "EV-1",
-            "ongoing_threat": false,
-            "suspects": [{"descriptors": {"sex": "male", "age": "20s"}, "distinctive_features": ["red hooded jacket", "black BMX bicycle"]}]
-        });
-        let r = t
-            .post("/api/v1/requests", Some(&investigator.token), body)
-            .await;
-        r.expect(201, None);
-        let request_id = r.body["id"].as_str().unwrap().to_owned();
-        let r = t
-            .post(
-                &format!("/api/v1/moderation/requests/{request_id}/decision"),
-                Some(&moderator.token),
-                json!({"decision": "approve", "reasons": [], "note": "ok"}),
-            )
-            .await;
-        r.expect(200, None);
-        let public_id = r.body["public_id"].as_str().unwrap().to_owned();
+        let request_id = create(&t, &investigator, request_at("EV-1", home_area(), end)).await;
+        let published = approve(&t, &moderator, &request_id).await;
+        let public_id = published["public_id"].as_str().unwrap().to_owned();
         World {
             t,
             agency,
@@ -113,67 +68,11 @@ impl World {
         )
     }
 
-    async fn camera(&self, who: &Session, name: &str, at: (f64, f64)) -> String {
-        let r = self
-            .t
-            .post(
-                "/api/v1/devices",
-                Some(&who.token),
-                json!({"name": name, "location": {"lat": at.0, "lon": at.1}}),
-            )
-            .await;
-        r.expect(201, None);
-        r.body["id"].as_str().unwrap().to_owned()
-    }
-
-    /// Uploads a fixture as a recording of `device` over tus (creation-with-upload); answers
-    /// the recording's id.
-    async fn upload(
-        &self,
-        who: &Session,
-        device: &str,
-        file: &str,
-        (started, ended): (DateTime<Utc>, DateTime<Utc>),
-    ) -> String {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let bytes = fixture(file);
-        let metadata = format!(
-            "device_id {},started_at {},ended_at {},filename {}",
-            b64.encode(device),
-            b64.encode(ts(started)),
-            b64.encode(ts(ended)),
-            b64.encode(file)
-        );
-        let resp = self
-            .t
-            .client
-            .post(format!("{}/api/v1/uploads", self.t.base))
-            .bearer_auth(&who.token)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Length", bytes.len().to_string())
-            .header("Upload-Metadata", metadata)
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        let r = TestApp::reply(resp).await;
-        r.expect(201, None);
-        r.headers
-            .get("canvass-recording-id")
-            .unwrap_or_else(|| panic!("no Canvass-Recording-Id: {:?}", r.headers))
-            .to_str()
-            .unwrap()
-            .to_owned()
-    }
-
     /// A resident with a camera inside the area and one overlapping clip from it.
     async fn sharer(&self, name: &str, address: &str) -> (Session, String) {
         let resident = self.t.resident_named(HOME.0, HOME.1, name, address).await;
-        let cam = self.camera(&resident, "Porch", INSIDE).await;
-        let rec = self
-            .upload(&resident, &cam, "porch-cam.mp4", self.during())
-            .await;
+        let (cam, _) = camera(&self.t, &resident, "Porch", INSIDE).await;
+        let rec = upload_fixture(&self.t, &resident, &cam, "porch-cam.mp4", self.during()).await;
         (resident, rec)
     }
 
@@ -230,27 +129,6 @@ impl World {
         let body = resp.bytes().await.unwrap().to_vec();
         (status, headers, body)
     }
-
-    async fn custody(&self, who: &Session, evidence_id: &str) -> Value {
-        let r = self
-            .t
-            .get(
-                &format!("/api/v1/evidence/{evidence_id}/custody"),
-                Some(&who.token),
-            )
-            .await;
-        r.expect(200, None);
-        r.body
-    }
-}
-
-fn kinds(custody: &Value) -> Vec<String> {
-    custody["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn ids_of(list: &Value, key: &str) -> Vec<String> {
@@ -262,13 +140,6 @@ fn ids_of(list: &Value, key: &str) -> Vec<String> {
         .collect();
     ids.sort();
     ids
-}
-
-async fn scalar(t: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(t.app().db.pool())
-        .await
-        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,43 +160,43 @@ async fn shareable_list_holds_only_own_overlapping_recordings_from_cameras_insid
             "1200 Elm St, Riverton, OR 97214",
         )
         .await;
-    let porch = w.camera(&me, "Porch", INSIDE).await;
-    let edge = w.camera(&me, "Side gate", ON_EDGE).await;
-    let far = w.camera(&me, "Cabin", OUTSIDE).await;
+    let (porch, _) = camera(&w.t, &me, "Porch", INSIDE).await;
+    let (edge, _) = camera(&w.t, &me, "Side gate", ON_EDGE).await;
+    let (far, _) = camera(&w.t, &me, "Cabin", OUTSIDE).await;
     let during = w.during();
-    let overlapping = w.upload(&me, &porch, "porch-cam.mp4", during).await;
+    let overlapping = upload_fixture(&w.t, &me, &porch, "porch-cam.mp4", during).await;
     // Starts before the footage wanted and runs into it.
-    let straddling = w
-        .upload(
-            &me,
-            &edge,
-            "driveway-cam.mp4",
-            (
-                w.start - Duration::minutes(10),
-                w.start + Duration::minutes(1),
-            ),
-        )
-        .await;
-    let too_late = w
-        .upload(
-            &me,
-            &porch,
-            "driveway-cam.mp4",
-            (w.end + Duration::minutes(5), w.end + Duration::minutes(10)),
-        )
-        .await;
-    let too_early = w
-        .upload(
-            &me,
-            &porch,
-            "driveway-cam.mp4",
-            (
-                w.start - Duration::minutes(20),
-                w.start - Duration::minutes(1),
-            ),
-        )
-        .await;
-    let outside_area = w.upload(&me, &far, "driveway-cam.mp4", during).await;
+    let straddling = upload_fixture(
+        &w.t,
+        &me,
+        &edge,
+        "driveway-cam.mp4",
+        (
+            w.start - Duration::minutes(10),
+            w.start + Duration::minutes(1),
+        ),
+    )
+    .await;
+    let too_late = upload_fixture(
+        &w.t,
+        &me,
+        &porch,
+        "driveway-cam.mp4",
+        (w.end + Duration::minutes(5), w.end + Duration::minutes(10)),
+    )
+    .await;
+    let too_early = upload_fixture(
+        &w.t,
+        &me,
+        &porch,
+        "driveway-cam.mp4",
+        (
+            w.start - Duration::minutes(20),
+            w.start - Duration::minutes(1),
+        ),
+    )
+    .await;
+    let outside_area = upload_fixture(&w.t, &me, &far, "driveway-cam.mp4", during).await;
     let (_, someone_elses) = w.sharer("Alex Other", "1210 Elm St").await;
 
     let r = w.shareable(&me).await;
@@ -410,7 +281,7 @@ async fn residents_outside_the_area_and_staff_cannot_share() {
             .await
             .expect(403, Some("forbidden"));
     }
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM submissions").await, 0);
     w.t.stop().await;
 }
 
@@ -437,7 +308,7 @@ async fn sharing_needs_consent() {
         assert!(msg.contains("home address and email"), "{msg}");
         assert!(msg.contains(AGENCY), "{msg}");
     }
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
     w.t.stop().await;
 }
 
@@ -492,7 +363,7 @@ async fn after_the_response_window_sharing_is_gone_but_the_request_stays_readabl
     let r = w.shareable(&me).await;
     r.expect(200, None);
     assert_eq!(r.body["open_for_responses"], false);
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM submissions").await, 0);
     w.t.stop().await;
 }
 
@@ -507,7 +378,7 @@ async fn sharing_twice_is_refused() {
         .await;
     r.expect(409, Some("already_shared"));
     assert!(r.text.contains(&rec), "{}", r.text);
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 1);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 1);
     w.t.stop().await;
 }
 
@@ -523,8 +394,8 @@ async fn a_concurrent_double_share_stores_one_copy() {
     assert_eq!(statuses, [201, 409], "{} / {}", a.text, b.text);
     let loser = if a.status.as_u16() == 409 { &a } else { &b };
     loser.expect(409, Some("already_shared"));
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 1);
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM submissions").await, 1);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 1);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM submissions").await, 1);
     // Only the recorded copy is left in the evidence store.
     let dir = std::path::PathBuf::from(
         w.t.app()
@@ -535,7 +406,7 @@ async fn a_concurrent_double_share_stores_one_copy() {
             .to_owned(),
     )
     .join("evidence");
-    let copies = walk_files(&dir);
+    let copies = files_under(&dir).len();
     assert_eq!(copies, 1, "evidence objects under {}", dir.display());
     w.t.stop().await;
 }
@@ -556,7 +427,7 @@ async fn another_residents_recording_answers_404() {
             .await;
         r.expect(404, Some("not_found"));
     }
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
     w.t.stop().await;
 }
 
@@ -565,17 +436,17 @@ async fn an_ineligible_recording_is_refused_by_name() {
     common::announce("an_ineligible_recording_is_refused_by_name");
     let w = World::new().await;
     let (me, ok) = w.sharer("Sam Porter", "1200 Elm St").await;
-    let porch = w.camera(&me, "Porch 2", INSIDE).await;
-    let far = w.camera(&me, "Cabin", OUTSIDE).await;
-    let late = w
-        .upload(
-            &me,
-            &porch,
-            "driveway-cam.mp4",
-            (w.end + Duration::minutes(5), w.end + Duration::minutes(10)),
-        )
-        .await;
-    let away = w.upload(&me, &far, "driveway-cam.mp4", w.during()).await;
+    let (porch, _) = camera(&w.t, &me, "Porch 2", INSIDE).await;
+    let (far, _) = camera(&w.t, &me, "Cabin", OUTSIDE).await;
+    let late = upload_fixture(
+        &w.t,
+        &me,
+        &porch,
+        "driveway-cam.mp4",
+        (w.end + Duration::minutes(5), w.end + Duration::minutes(10)),
+    )
+    .await;
+    let away = upload_fixture(&w.t, &me, &far, "driveway-cam.mp4", w.during()).await;
     for (bad, why) in [
         (&late, "after the footage"),
         (&away, "outside the request's area"),
@@ -595,7 +466,7 @@ async fn an_ineligible_recording_is_refused_by_name() {
             r.text
         );
     }
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
     w.t.stop().await;
 }
 
@@ -669,7 +540,7 @@ async fn the_evidence_copy_matches_and_outlives_the_recording() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(sha256_hex(&body), sha);
-    let custody = w.custody(&w.investigator, &evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, &evidence_id).await;
     assert_eq!(custody["chain_valid"], true, "{custody}");
     w.t.stop().await;
 }
@@ -681,8 +552,8 @@ async fn the_agency_reviews_submissions_with_the_submitter_as_they_were() {
     let (me, rec) = w
         .sharer("Sam Porter", "1200 Elm St, Riverton, OR 97214")
         .await;
-    let cam = w.camera(&me, "Driveway", INSIDE).await;
-    let rec2 = w.upload(&me, &cam, "driveway-cam.mp4", w.during()).await;
+    let (cam, _) = camera(&w.t, &me, "Driveway", INSIDE).await;
+    let rec2 = upload_fixture(&w.t, &me, &cam, "driveway-cam.mp4", w.during()).await;
     let created = w.share_ok(&me, &[&rec, &rec2]).await;
     // Later changes to the account do not change what was shared.
     sqlx::query(
@@ -761,7 +632,7 @@ async fn content_serves_ranges_and_every_access_is_in_the_chain_of_custody() {
     let bytes = fixture("porch-cam.mp4");
     let size = bytes.len();
 
-    let custody = w.custody(&w.investigator, evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
     assert_eq!(kinds(&custody), ["received", "hash_verified"]);
     assert_eq!(custody["chain_valid"], true);
     let received = &custody["events"][0];
@@ -836,7 +707,7 @@ async fn content_serves_ranges_and_every_access_is_in_the_chain_of_custody() {
         .await;
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
 
-    let custody = w.custody(&w.investigator, evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
     assert_eq!(kinds(&custody), ["received", "hash_verified", "viewed"]);
     let viewed = &custody["events"][2];
     assert_eq!(viewed["actor_id"], w.investigator.id.as_str());
@@ -881,7 +752,7 @@ async fn content_serves_ranges_and_every_access_is_in_the_chain_of_custody() {
     )
     .await;
 
-    let custody = w.custody(&w.investigator, evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
     assert_eq!(
         kinds(&custody),
         [
@@ -914,7 +785,7 @@ async fn content_serves_ranges_and_every_access_is_in_the_chain_of_custody() {
         .content(&w.investigator, evidence_id, "", Some("bytes=0-9"))
         .await;
     assert_eq!(status, 206);
-    let custody = w.custody(&w.investigator, evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
     assert_eq!(kinds(&custody).last().unwrap(), "viewed");
     assert_eq!(kinds(&custody).len(), 7);
     assert_eq!(custody["chain_valid"], true);
@@ -960,7 +831,7 @@ async fn concurrent_playback_appends_one_viewed_and_keeps_the_chain_whole() {
     );
     assert!(plays.iter().all(|s| *s == 206), "{plays:?}");
     assert!(downloads.iter().all(|s| *s == 200), "{downloads:?}");
-    let custody = w.custody(&w.investigator, evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
     let k = kinds(&custody);
     assert_eq!(k.iter().filter(|k| *k == "viewed").count(), 1, "{k:?}");
     assert_eq!(k.iter().filter(|k| *k == "downloaded").count(), 10, "{k:?}");
@@ -983,7 +854,7 @@ async fn residents_see_what_they_shared_with_received_events_only() {
         None,
     )
     .await;
-    let agency_chain = w.custody(&w.investigator, evidence_id).await;
+    let agency_chain = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
 
     let r = w.t.get("/api/v1/me/submissions", Some(&me.token)).await;
     r.expect(200, None);
@@ -1082,10 +953,10 @@ async fn only_the_requests_agency_reaches_submissions_and_evidence() {
             .expect(404, Some("not_found"));
     }
     // Nobody above touched the evidence: its chain holds only its receipt.
-    let custody = w.custody(&w.investigator, evidence_id).await;
+    let custody = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
     assert_eq!(kinds(&custody), ["received", "hash_verified"]);
     // Staff probes are audited.
-    let denied = scalar(
+    let denied = count(
         &w.t,
         &format!(
             "SELECT COUNT(*) FROM audit_log WHERE action = 'access_denied' AND target = 'evidence:{evidence_id}'"
@@ -1115,9 +986,9 @@ async fn the_database_refuses_to_change_evidence() {
         let err = result.expect_err(sql).to_string();
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM submissions").await, 1);
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 1);
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM custody_events").await, 2);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM submissions").await, 1);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 1);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM custody_events").await, 2);
     w.t.stop().await;
 }
 
@@ -1142,8 +1013,8 @@ async fn a_recording_that_no_longer_matches_its_hash_is_not_shared() {
         "no internals in the answer: {}",
         r.text
     );
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM submissions").await, 0);
-    assert_eq!(scalar(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(count(&w.t, "SELECT COUNT(*) FROM evidence_items").await, 0);
     let dir = std::path::PathBuf::from(
         w.t.app()
             .settings
@@ -1153,22 +1024,7 @@ async fn a_recording_that_no_longer_matches_its_hash_is_not_shared() {
             .to_owned(),
     )
     .join("evidence");
-    let left = walk_files(&dir);
+    let left = files_under(&dir).len();
     assert_eq!(left, 0, "copies left under {}", dir.display());
     w.t.stop().await;
-}
-
-/// Files under `dir`, recursively (0 when it does not exist).
-fn walk_files(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => walk_files(&e.path()),
-            Ok(t) if t.is_file() => 1,
-            _ => 0,
-        })
-        .sum()
 }

@@ -15,54 +15,26 @@ use std::process::{Command, Output};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use canvass::domain::Role;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{Session, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use common::evidence::{chain_of_custody, kinds};
+use common::requests::{approve, create, home_area, request_at};
+use common::tus::{camera, upload_fixture, upload_recording};
+use common::{AGENCY, HOME, Session, TestApp, fixture, sha256_hex};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use zip::CompressionMethod;
 use zip::ZipArchive;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
-const AGENCY: &str = "Riverton Police Department";
-/// The resident's home: (lat, lon).
-const HOME: (f64, f64) = (45.515, -122.66);
 /// The resident's cameras, inside the request's area.
 const PORCH: (f64, f64) = (45.5155, -122.6595);
 const DRIVEWAY: (f64, f64) = (45.5152, -122.6601);
 const NAME: &str = "Jordan Alvarez";
 const ADDRESS: &str = "1207 Elm St, Riverton, OR 97214";
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn request_body(code: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
-    json!({
-        "incident_type": "package_theft",
-        "details": "A package was taken from a porch on the 400 block of Elm St. Doorbell or driveway footage of the street between these times would help.",
-        "footage_start": ts(start),
-        "footage_end": ts(end),
-        "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
-        "area": {"type": "Polygon", "coordinates": [[[-122.663, 45.513], [-122.657, 45.513], [-122.657, 45.517], [-122.663, 45.517], [-122.663, 45.513]]]},
-        "investigation_code": code,
-        "ongoing_threat": false,
-        "suspects": [{"descriptors": {"sex": "male", "age": "20s"}, "distinctive_features": ["red hooded jacket", "black BMX bicycle"]}]
-    })
+/// Publishes request `id`; answers its public id.
+async fn publish(t: &TestApp, moderator: &Session, id: &str) -> String {
+    let published = approve(t, moderator, id).await;
+    published["public_id"].as_str().unwrap().to_owned()
 }
 
 /// An export as downloaded.
@@ -104,9 +76,14 @@ impl World {
         let start = end - Duration::hours(2);
         // Another request published first, so the log holds two entries and the proof of
         // ours is not empty.
-        let first = create(&t, &other_investigator, request_body("FD-1", start, end)).await;
+        let first = create(
+            &t,
+            &other_investigator,
+            request_at("FD-1", home_area(), end),
+        )
+        .await;
         publish(&t, &moderator, &first).await;
-        let request_id = create(&t, &investigator, request_body("EX-1", start, end)).await;
+        let request_id = create(&t, &investigator, request_at("EX-1", home_area(), end)).await;
         let public_id = publish(&t, &moderator, &request_id).await;
         let resident = t.resident_named(HOME.0, HOME.1, NAME, ADDRESS).await;
         let mut w = World {
@@ -123,14 +100,15 @@ impl World {
             porch: String::new(),
             driveway: String::new(),
         };
-        let porch_cam = w.camera("Porch", PORCH).await;
-        let driveway_cam = w.camera("Driveway", DRIVEWAY).await;
+        let (porch_cam, _) = camera(&w.t, &w.resident, "Porch", PORCH).await;
+        let (driveway_cam, _) = camera(&w.t, &w.resident, "Driveway", DRIVEWAY).await;
         let during = (
             w.start + Duration::minutes(30),
             w.start + Duration::minutes(36),
         );
-        let porch = w.upload(&porch_cam, "porch-cam.mp4", during).await;
-        let driveway = w.upload(&driveway_cam, "driveway-cam.mp4", during).await;
+        let porch = upload_fixture(&w.t, &w.resident, &porch_cam, "porch-cam.mp4", during).await;
+        let driveway =
+            upload_fixture(&w.t, &w.resident, &driveway_cam, "driveway-cam.mp4", during).await;
         let r =
             w.t.post(
                 &format!("/api/v1/requests/{}/submissions", w.request_id),
@@ -153,65 +131,6 @@ impl World {
         w.porch = evidence_of(&porch);
         w.driveway = evidence_of(&driveway);
         w
-    }
-
-    async fn camera(&self, name: &str, at: (f64, f64)) -> String {
-        let r = self
-            .t
-            .post(
-                "/api/v1/devices",
-                Some(&self.resident.token),
-                json!({"name": name, "location": {"lat": at.0, "lon": at.1}}),
-            )
-            .await;
-        r.expect(201, None);
-        r.body["id"].as_str().unwrap().to_owned()
-    }
-
-    /// Uploads a fixture over tus (creation-with-upload); answers the recording's id.
-    async fn upload(
-        &self,
-        device: &str,
-        file: &str,
-        during: (DateTime<Utc>, DateTime<Utc>),
-    ) -> String {
-        self.upload_bytes(device, file, fixture(file), during).await
-    }
-
-    /// Uploads `bytes` as the file `file` over tus; answers the recording's id.
-    async fn upload_bytes(
-        &self,
-        device: &str,
-        file: &str,
-        bytes: Vec<u8>,
-        (started, ended): (DateTime<Utc>, DateTime<Utc>),
-    ) -> String {
-        let metadata = format!(
-            "device_id {},started_at {},ended_at {},filename {}",
-            STANDARD.encode(device),
-            STANDARD.encode(ts(started)),
-            STANDARD.encode(ts(ended)),
-            STANDARD.encode(file)
-        );
-        let resp = self
-            .t
-            .client
-            .post(format!("{}/api/v1/uploads", self.t.base))
-            .bearer_auth(&self.resident.token)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Length", bytes.len().to_string())
-            .header("Upload-Metadata", metadata)
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        let r = TestApp::reply(resp).await;
-        r.expect(201, None);
-        r.headers["canvass-recording-id"]
-            .to_str()
-            .unwrap()
-            .to_owned()
     }
 
     fn export_path(&self, request_id: &str, query: &str) -> String {
@@ -262,18 +181,6 @@ impl World {
         (bytes, path)
     }
 
-    async fn custody(&self, evidence_id: &str) -> Value {
-        let r = self
-            .t
-            .get(
-                &format!("/api/v1/evidence/{evidence_id}/custody"),
-                Some(&self.investigator.token),
-            )
-            .await;
-        r.expect(200, None);
-        r.body
-    }
-
     async fn log_key(&self) -> String {
         let r = self.t.get("/api/v1/transparency/key", None).await;
         r.expect(200, None);
@@ -304,27 +211,6 @@ impl World {
         assert!(path.is_file(), "no blob at {}", path.display());
         path
     }
-}
-
-async fn create(t: &TestApp, investigator: &Session, body: Value) -> String {
-    let r = t
-        .post("/api/v1/requests", Some(&investigator.token), body)
-        .await;
-    r.expect(201, None);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
-/// Approves a request; answers its public id.
-async fn publish(t: &TestApp, moderator: &Session, id: &str) -> String {
-    let r = t
-        .post(
-            &format!("/api/v1/moderation/requests/{id}/decision"),
-            Some(&moderator.token),
-            json!({"decision": "approve", "reasons": [], "note": "ok"}),
-        )
-        .await;
-    r.expect(200, None);
-    r.body["public_id"].as_str().unwrap().to_owned()
 }
 
 /// Every entry of a ZIP: name → bytes, in the ZIP's order.
@@ -399,15 +285,6 @@ fn stdout(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn kinds(custody: &Value) -> Vec<String> {
-    custody["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -502,7 +379,7 @@ async fn export_holds_both_clips_and_a_manifest_that_verifies_offline_and_tamper
         assert!(exported["source_ip"].is_string());
 
         // The agency's own view of the chain shows the same `exported` event.
-        let log = w.custody(evidence_id).await;
+        let log = chain_of_custody(&w.t, &w.investigator, evidence_id).await;
         assert_eq!(log["chain_valid"], true);
         assert_eq!(kinds(&log).last().map(String::as_str), Some("exported"));
         assert_eq!(
@@ -604,7 +481,7 @@ async fn export_holds_both_clips_and_a_manifest_that_verifies_offline_and_tamper
     let (_, path2) = w.export_ok(&w.investigator, "").await;
     let o = verify(&path2, Some(&key));
     assert!(o.status.success(), "{}", stdout(&o));
-    let log = w.custody(&w.porch).await;
+    let log = chain_of_custody(&w.t, &w.investigator, &w.porch).await;
     let exported: Vec<&Value> = log["events"]
         .as_array()
         .unwrap()
@@ -650,7 +527,10 @@ async fn only_the_requests_agency_may_export_everyone_else_gets_404_before_any_b
     .expect(404, Some("not_found"));
     // None of these recorded an export.
     for id in [&w.porch, &w.driveway] {
-        assert!(!kinds(&w.custody(id).await).contains(&"exported".to_owned()));
+        assert!(
+            !kinds(&chain_of_custody(&w.t, &w.investigator, id).await)
+                .contains(&"exported".to_owned())
+        );
     }
     // The agency's admin is of the agency.
     let agency = w.investigator.agency_id.clone().unwrap();
@@ -667,7 +547,12 @@ async fn unpublished_request_answers_409_and_one_without_evidence_exports_a_mani
         "unpublished_request_answers_409_and_one_without_evidence_exports_a_manifest_only",
     );
     let w = World::new().await;
-    let pending = create(&w.t, &w.investigator, request_body("EX-2", w.start, w.end)).await;
+    let pending = create(
+        &w.t,
+        &w.investigator,
+        request_at("EX-2", home_area(), w.end),
+    )
+    .await;
     let r =
         w.t.get(&w.export_path(&pending, ""), Some(&w.investigator.token))
             .await;
@@ -739,7 +624,7 @@ async fn corrupted_evidence_fails_the_sweep_shows_in_metrics_and_stops_the_expor
         ),
         (2, 2, 0, 0)
     );
-    let log = w.custody(&w.porch).await;
+    let log = chain_of_custody(&w.t, &w.investigator, &w.porch).await;
     let last = log["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "integrity_checked");
     assert_eq!(last["actor"], "system (integrity sweep)");
@@ -774,7 +659,7 @@ async fn corrupted_evidence_fails_the_sweep_shows_in_metrics_and_stops_the_expor
     assert!(!report.is_clean());
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].evidence_id, w.porch);
-    let log = w.custody(&w.porch).await;
+    let log = chain_of_custody(&w.t, &w.investigator, &w.porch).await;
     assert_eq!(log["chain_valid"], true);
     let last = log["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "integrity_checked");
@@ -804,14 +689,17 @@ async fn corrupted_evidence_fails_the_sweep_shows_in_metrics_and_stops_the_expor
         "an export with an altered clip must be cut off, not completed (status {})",
         d.status
     );
-    let log = w.custody(&w.porch).await;
+    let log = chain_of_custody(&w.t, &w.investigator, &w.porch).await;
     assert!(!kinds(&log).contains(&"exported".to_owned()), "{log}");
     let last = log["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "integrity_checked");
     assert_eq!(last["actor"], "system (evidence export)");
     assert_eq!(last["detail"]["outcome"], "mismatch");
     assert!(last["detail"]["export"].is_string());
-    assert!(!kinds(&w.custody(&w.driveway).await).contains(&"exported".to_owned()));
+    assert!(
+        !kinds(&chain_of_custody(&w.t, &w.investigator, &w.driveway).await)
+            .contains(&"exported".to_owned())
+    );
     let audit = w.t.app().db.audit_page(None, 200).await.unwrap();
     assert!(
         audit
@@ -845,7 +733,7 @@ async fn corrupted_evidence_fails_the_sweep_shows_in_metrics_and_stops_the_expor
         out.contains(&format!("MISSING     evidence {}", w.driveway)),
         "{out}"
     );
-    let log = w.custody(&w.driveway).await;
+    let log = chain_of_custody(&w.t, &w.investigator, &w.driveway).await;
     let last = log["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["detail"]["outcome"], "missing");
     assert_eq!(last["detail"]["sha256"], Value::Null);
@@ -929,14 +817,12 @@ async fn a_clip_of_many_chunks_streams_through_whole_and_verifies() {
     big.extend_from_slice(&pad.to_be_bytes());
     big.extend_from_slice(b"free");
     big.resize(big.len() + pad as usize - 8, 0x5a);
-    let cam = w.camera("Garage", PORCH).await;
+    let (cam, _) = camera(&w.t, &w.resident, "Garage", PORCH).await;
     let during = (
         w.start + Duration::minutes(40),
         w.start + Duration::minutes(45),
     );
-    let rec = w
-        .upload_bytes(&cam, "garage.mp4", big.clone(), during)
-        .await;
+    let rec = upload_recording(&w.t, &w.resident, &cam, "garage.mp4", big.clone(), during).await;
     let r =
         w.t.post(
             &format!("/api/v1/requests/{}/submissions", w.request_id),

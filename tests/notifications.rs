@@ -16,7 +16,7 @@ mod smtp_sink;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,8 +29,9 @@ use canvass::domain::push::PushSubscription;
 use canvass::jobs::email::{incident_label, timeframe_label};
 use canvass::jobs::push::PushSender;
 use canvass::store::{Db, NewAgency, NewUser, ResidentSettings};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{Reply, Session, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use common::requests::{Staff, approval, staff, valid_request};
+use common::{AGENCY, Reply, Session, TempDir, TestApp, clear_canvass_env, time};
 use push_service::PushService;
 use serde_json::{Value, json};
 use smtp_sink::SmtpSink;
@@ -41,45 +42,10 @@ use tokio::io::AsyncWriteExt;
 const HOME: (f64, f64) = (-122.66, 45.515);
 /// A spot in Riverton well away from `HOME`: (lon, lat).
 const ELSEWHERE: (f64, f64) = (-122.68, 45.505);
-/// Width and height (degrees of longitude and latitude) of the request area around `HOME`.
+/// Width and height (degrees of longitude and latitude) of the request area around `HOME`
+/// (`valid_request`'s `home_area`).
 const AREA_W: f64 = 0.006;
 const AREA_H: f64 = 0.004;
-const AGENCY: &str = "Riverton Police Department";
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// A rectangle `w` degrees of longitude by `h` degrees of latitude centred on (lon, lat).
-fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Value {
-    let (w, h) = (w / 2.0, h / 2.0);
-    json!({"type": "Polygon", "coordinates": [[
-        [lon - w, lat - h], [lon + w, lat - h], [lon + w, lat + h], [lon - w, lat + h], [lon - w, lat - h]
-    ]]})
-}
-
-/// A request that meets every rule and whose area (about 470 m by 440 m) is centred on `HOME`.
-fn valid_request(code: &str) -> Value {
-    let end = Utc::now() - Duration::days(2);
-    let start = end - Duration::hours(2);
-    json!({
-        "incident_type": "package_theft",
-        "details": "A package was taken from a porch on the 400 block of Elm St. Doorbell or driveway footage of the street between these times would help.",
-        "footage_start": ts(start),
-        "footage_end": ts(end),
-        "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
-        "area": rect(HOME.0, HOME.1, AREA_W, AREA_H),
-        "investigation_code": code,
-        "ongoing_threat": false,
-        "suspects": [{"descriptors": {"sex": "male", "age": "20s"}, "distinctive_features": ["red hooded jacket", "black BMX bicycle"]}]
-    })
-}
 
 /// The i-th of `n` homes spread over a grid strictly inside the request area: (lat, lon).
 fn inside(i: usize, n: usize) -> (f64, f64) {
@@ -91,14 +57,6 @@ fn inside(i: usize, n: usize) -> (f64, f64) {
     let lon = HOME.0 - w / 2.0 + w * c as f64 / (cols - 1) as f64;
     let lat = HOME.1 - h / 2.0 + h * r as f64 / (rows - 1) as f64;
     (lat, lon)
-}
-
-/// An investigator of a verified agency, and a moderator.
-async fn staff(t: &TestApp) -> (Session, Session) {
-    let agency = t.agency(AGENCY).await;
-    let investigator = t.account(Role::Investigator, Some(&agency)).await;
-    let moderator = t.account(Role::Moderator, None).await;
-    (investigator, moderator)
 }
 
 /// Creates a request and has it approved (published) over HTTP; answers the published request.
@@ -120,7 +78,7 @@ async fn publish(base: &str, investigator: &str, moderator: &str, code: &str) ->
         client
             .post(format!("{base}/api/v1/moderation/requests/{id}/decision"))
             .bearer_auth(moderator)
-            .json(&json!({"decision": "approve", "reasons": [], "note": "Meets the guidelines."}))
+            .json(&approval())
             .send()
             .await
             .unwrap(),
@@ -344,7 +302,11 @@ async fn publication_notifies_every_resident_inside_who_has_not_opted_out_once_p
     .await;
     let db = &t.app().db;
     let vapid = vapid_public_key(&t.app().settings.data_dir);
-    let (investigator, moderator) = staff(&t).await;
+    let Staff {
+        investigator,
+        moderator,
+        ..
+    } = staff(&t).await;
 
     // Thirty residents inside; every third has a browser registered for push.
     const N: usize = 30;
@@ -573,7 +535,11 @@ async fn three_hundred_residents_get_one_email_then_one_push_each_through_the_wo
     .await;
     let db = &t.app().db;
     let vapid = vapid_public_key(&t.app().settings.data_dir);
-    let (investigator, moderator) = staff(&t).await;
+    let Staff {
+        investigator,
+        moderator,
+        ..
+    } = staff(&t).await;
     const N: usize = 300;
     let hash = canvass::domain::password::hash(common::PASSWORD).unwrap();
     let mut residents = Vec::new();
@@ -686,7 +652,11 @@ async fn the_unsubscribe_link_in_an_email_turns_email_off_with_one_post() {
     let sink = SmtpSink::start().await;
     let t = TestApp::start_with(|a| a.smtp_url = Some(sink.url())).await;
     let db = &t.app().db;
-    let (investigator, moderator) = staff(&t).await;
+    let Staff {
+        investigator,
+        moderator,
+        ..
+    } = staff(&t).await;
     let ada = t.resident_at(HOME.1, HOME.0).await;
     let bob = t.resident_at(HOME.1 + 0.0005, HOME.0).await;
 
@@ -859,7 +829,11 @@ async fn opting_out_cancels_queued_notifications_and_they_are_never_sent() {
     .await;
     let db = &t.app().db;
     let vapid = vapid_public_key(&t.app().settings.data_dir);
-    let (investigator, moderator) = staff(&t).await;
+    let Staff {
+        investigator,
+        moderator,
+        ..
+    } = staff(&t).await;
 
     // Ann will opt out of everything; her browser's push service is failing, so her push is
     // queued for a retry too. Ben keeps everything (email only). Cy turns email off; his push
@@ -993,7 +967,11 @@ async fn gone_push_subscriptions_are_removed_and_failing_services_are_retried_th
     .await;
     let db = &t.app().db;
     let vapid = vapid_public_key(&t.app().settings.data_dir);
-    let (investigator, moderator) = staff(&t).await;
+    let Staff {
+        investigator,
+        moderator,
+        ..
+    } = staff(&t).await;
 
     let mut people = Vec::new();
     for k in 0..5 {
@@ -1188,11 +1166,7 @@ impl Server {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CANVASS_") {
-                cmd.env_remove(&key);
-            }
-        }
+        clear_canvass_env(&mut cmd);
         cmd.env("RUST_LOG", "info,sqlx=warn");
         let mut child = cmd.spawn().expect("the binary starts");
         let output = Arc::new(Mutex::new(String::new()));
@@ -1331,14 +1305,6 @@ async fn outbox_states(db: &Db) -> (BTreeMap<String, i64>, i64) {
     .await
     .unwrap();
     (by, claimed)
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 async fn login(base: &str, email: &str) -> String {

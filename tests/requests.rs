@@ -9,24 +9,15 @@ mod common;
 use std::time::{Duration as StdDuration, Instant};
 
 use canvass::domain::Role;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{Reply, Session, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use common::requests::{approve, create, decide, valid_request};
+use common::{Reply, Session, TestApp, ids, time, ts};
 use serde_json::{Value, json};
 
 /// Where `TestApp::account` puts every resident's home: (lon, lat).
 const HOME: (f64, f64) = (-122.66, 45.515);
 /// A spot in Riverton well away from `HOME`: (lon, lat).
 const ELSEWHERE: (f64, f64) = (-122.68, 45.505);
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 /// A rectangle `w` degrees of longitude by `h` degrees of latitude centred on (lon, lat).
 fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Value {
@@ -39,24 +30,6 @@ fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Value {
 /// About 470 m by 440 m (0.08 square miles) around (lon, lat).
 fn area_at((lon, lat): (f64, f64)) -> Value {
     rect(lon, lat, 0.006, 0.004)
-}
-
-/// A request that meets every rule and that the pre-screen finds nothing in; its area holds
-/// the test residents' home.
-fn valid_request(code: &str) -> Value {
-    let end = Utc::now() - Duration::days(2);
-    let start = end - Duration::hours(2);
-    json!({
-        "incident_type": "package_theft",
-        "details": "A package was taken from a porch on the 400 block of Elm St. Doorbell or driveway footage of the street between these times would help.",
-        "footage_start": ts(start),
-        "footage_end": ts(end),
-        "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
-        "area": area_at(HOME),
-        "investigation_code": code,
-        "ongoing_threat": false,
-        "suspects": [{"descriptors": {"sex": "male", "age": "20s"}, "distinctive_features": ["red hooded jacket", "black BMX bicycle"]}]
-    })
 }
 
 /// A bad input: what it is, the body, the status and code it answers, the field the problem is
@@ -80,38 +53,6 @@ async fn agency_with_investigator(t: &TestApp, name: &str) -> (String, Session) 
     let agency = t.agency(name).await;
     let investigator = t.account(Role::Investigator, Some(&agency)).await;
     (agency, investigator)
-}
-
-/// Creates a request and answers its id (201 expected).
-async fn create(t: &TestApp, investigator: &Session, body: Value) -> String {
-    let r = t
-        .post("/api/v1/requests", Some(&investigator.token), body)
-        .await;
-    r.expect(201, None);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
-async fn decide(t: &TestApp, moderator: &Session, id: &str, body: Value) -> Reply {
-    t.post(
-        &format!("/api/v1/moderation/requests/{id}/decision"),
-        Some(&moderator.token),
-        body,
-    )
-    .await
-}
-
-/// Approves (publishes) a pending request; answers the published request.
-async fn moderator_approves(t: &TestApp, moderator: &Session, id: &str) -> Value {
-    let r = decide(
-        t,
-        moderator,
-        id,
-        json!({"decision": "approve", "reasons": [], "note": "Meets the guidelines."}),
-    )
-    .await;
-    r.expect(200, None);
-    assert_eq!(r.body["status"], "published", "{}", r.text);
-    r.body.clone()
 }
 
 async fn moderator_rejects(t: &TestApp, moderator: &Session, id: &str, reasons: &[&str]) {
@@ -178,14 +119,6 @@ fn flagged(details: &str, findings: &Value, guideline: &str) -> Vec<String> {
             assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()), "{f}");
             chars(details, &f["span"])
         })
-        .collect()
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("not a list: {list}"))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -286,29 +219,13 @@ async fn unverified_agency_gets_403_agency_not_verified_and_without_evidence_acc
         "unverified_agency_gets_403_agency_not_verified_and_without_evidence_account_403_evidence_account_required",
     );
     let t = TestApp::start().await;
-    let jurisdiction = common::riverton();
     let mut agencies = Vec::new();
     for (name, verified, evidence_enabled) in [
         ("Unverified PD", false, true),
         ("Unverified, no evidence PD", false, false),
         ("No evidence PD", true, false),
     ] {
-        let a = t
-            .app()
-            .db
-            .insert_agency(
-                &canvass::store::NewAgency {
-                    name,
-                    kind: "law_enforcement",
-                    jurisdiction: &jurisdiction,
-                    verified,
-                    evidence_enabled,
-                },
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-        agencies.push(a.id);
+        agencies.push(t.agency_with(name, verified, evidence_enabled).await);
     }
     for (agency, code) in [
         (&agencies[0], "agency_not_verified"),
@@ -944,7 +861,7 @@ async fn moderation_queue_lists_pending_requests_oldest_first_for_moderators_onl
     let second = create(&t, &other, valid_request("C-1")).await;
     let third = create(&t, &inv, valid_request("C-3")).await;
     let published = create(&t, &inv, valid_request("C-4")).await;
-    moderator_approves(&t, &moderator, &published).await;
+    approve(&t, &moderator, &published).await;
     let withdrawn = create(&t, &inv, valid_request("C-5")).await;
     withdraw(&t, &inv, &withdrawn).await.expect(204, None);
     let rejected = create(&t, &inv, valid_request("C-6")).await;
@@ -1049,7 +966,7 @@ async fn decisions_are_for_moderators_need_guideline_reasons_to_reject_and_a_pen
     .expect(404, Some("not_found"));
 
     // Only a pending request can be decided.
-    moderator_approves(&t, &moderator, &id).await;
+    approve(&t, &moderator, &id).await;
     for body in [
         json!({"decision": "approve"}),
         json!({"decision": "reject", "reasons": ["other"]}),
@@ -1136,7 +1053,7 @@ async fn rejected_request_shows_reasons_and_note_to_the_agency_and_is_revised_ba
     assert_eq!(ids(&queue.body), [id.as_str()], "{}", queue.text);
     assert_eq!(queue.body[0]["revision"], 2);
 
-    moderator_approves(&t, &moderator, &id).await;
+    approve(&t, &moderator, &id).await;
     let history = t
         .get(&format!("/api/v1/requests/{id}/history"), Some(&inv.token))
         .await;
@@ -1247,7 +1164,7 @@ async fn approval_publishes_with_a_60_day_response_deadline_an_unguessable_publi
     let mut public_ids = Vec::new();
     let mut log_indexes = Vec::new();
     for id in [&first, &second] {
-        let decided = moderator_approves(&t, &moderator, id).await;
+        let decided = approve(&t, &moderator, id).await;
         let got = get_request(&t, &inv, id).await;
         got.expect(200, None);
         assert_eq!(
@@ -1304,7 +1221,7 @@ async fn published_request_answers_409_request_immutable_to_put_and_delete_from_
     let (agency, inv) = agency_with_investigator(&t, "Riverton Police Department").await;
     let moderator = t.account(Role::Moderator, None).await;
     let id = create(&t, &inv, valid_request("C-1")).await;
-    let published = moderator_approves(&t, &moderator, &id).await;
+    let published = approve(&t, &moderator, &id).await;
     let callers = [
         inv.clone(),
         t.account(Role::Investigator, Some(&agency)).await,
@@ -1344,7 +1261,7 @@ async fn database_refuses_to_change_or_delete_published_requests_their_history_a
     let (_, inv) = agency_with_investigator(&t, "Riverton Police Department").await;
     let moderator = t.account(Role::Moderator, None).await;
     let id = create(&t, &inv, valid_request("C-1")).await;
-    let published = moderator_approves(&t, &moderator, &id).await;
+    let published = approve(&t, &moderator, &id).await;
     let pool = t.app().db.pool();
 
     for sql in [
@@ -1475,7 +1392,7 @@ async fn another_agencys_investigator_gets_404_for_get_put_delete_and_history() 
     let moderator = t.account(Role::Moderator, None).await;
     let pending = create(&t, &inv, valid_request("C-1")).await;
     let published = create(&t, &inv, valid_request("C-2")).await;
-    moderator_approves(&t, &moderator, &published).await;
+    approve(&t, &moderator, &published).await;
     for id in [&pending, &published] {
         for who in [&other, &other_admin] {
             get_request(&t, who, id)
@@ -1533,8 +1450,8 @@ async fn residents_see_published_requests_covering_their_home_without_findings_m
             .await
             .expect(404, Some("not_found"));
     }
-    let published = moderator_approves(&t, &moderator, &here).await;
-    moderator_approves(&t, &moderator, &elsewhere).await;
+    let published = approve(&t, &moderator, &here).await;
+    approve(&t, &moderator, &elsewhere).await;
 
     let r = get_request(&t, &resident, &here).await;
     r.expect(200, None);
@@ -1581,7 +1498,7 @@ async fn request_list_shows_own_agency_to_its_members_all_to_moderators_and_admi
     let a1 = create(&t, &inv, valid_request("C-1")).await;
     let a2 = create(&t, &inv, valid_request("C-2")).await;
     let b1 = create(&t, &other, valid_request("C-1")).await;
-    moderator_approves(&t, &moderator, &a1).await;
+    approve(&t, &moderator, &a1).await;
 
     let sorted = |mut v: Vec<String>| {
         v.sort();
@@ -1652,7 +1569,7 @@ async fn transparency_report_counts_outcomes_per_agency_and_incident_type_and_no
     // then revised, so pending again); robbery only pending.
     for code in ["P-1", "P-2"] {
         let id = create(&t, &police, typed(code, "package_theft")).await;
-        moderator_approves(&t, &moderator, &id).await;
+        approve(&t, &moderator, &id).await;
     }
     let id = create(&t, &police, typed("P-3", "package_theft")).await;
     withdraw(&t, &police, &id).await.expect(204, None);
@@ -1666,7 +1583,7 @@ async fn transparency_report_counts_outcomes_per_agency_and_incident_type_and_no
     create(&t, &police, typed("P-6", "robbery")).await;
     // Sheriff: vandalism 1 published, 1 withdrawn after a rejection.
     let id = create(&t, &sheriff, typed("S-1", "vandalism")).await;
-    moderator_approves(&t, &moderator, &id).await;
+    approve(&t, &moderator, &id).await;
     let id = create(&t, &sheriff, typed("S-2", "vandalism")).await;
     moderator_rejects(&t, &moderator, &id, &["other"]).await;
     withdraw(&t, &sheriff, &id).await.expect(204, None);

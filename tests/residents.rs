@@ -14,105 +14,13 @@ use std::time::{Duration as StdDuration, Instant};
 
 use canvass::domain::Role;
 use canvass::store::{NewUser, ResidentSettings};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{PASSWORD, Reply, Session, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use common::requests::{approval, create, decide, publish, rect, request_at, staff, valid_request};
+use common::{AGENCY, HOME, PASSWORD, Reply, Session, TestApp, count, ids, time};
 use serde_json::{Value, json};
 
-/// Where `TestApp::account` puts every resident's home: (lat, lon).
-const HOME: (f64, f64) = (45.515, -122.66);
 /// A home in Riverton well away from `HOME`: (lat, lon).
 const ELSEWHERE: (f64, f64) = (45.505, -122.68);
-const AGENCY: &str = "Riverton Police Department";
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// A GeoJSON rectangle from its west, south, east and north edges.
-fn rect(w: f64, s: f64, e: f64, n: f64) -> Value {
-    json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
-}
-
-/// About 470 m by 440 m (0.08 square miles) holding `HOME` well inside.
-fn home_area() -> Value {
-    rect(-122.663, 45.513, -122.657, 45.517)
-}
-
-/// A request that meets every rule; its area holds `HOME`.
-fn valid_request(code: &str) -> Value {
-    let end = Utc::now() - Duration::days(2);
-    request_at(code, home_area(), end)
-}
-
-/// A valid request over `area` whose footage ends at `end`.
-fn request_at(code: &str, area: Value, end: DateTime<Utc>) -> Value {
-    json!({
-        "incident_type": "package_theft",
-        "details": "A package was taken from a porch on the 400 block of Elm St. Doorbell or driveway footage of the street between these times would help.",
-        "footage_start": ts(end - Duration::hours(2)),
-        "footage_end": ts(end),
-        "investigator": {"name": "Det. A. Rivera", "phone": "+1-555-0100", "email": "arivera@pd.example"},
-        "area": area,
-        "investigation_code": code,
-        "ongoing_threat": false,
-        "suspects": [{"descriptors": {"sex": "male", "age": "20s"}, "distinctive_features": ["red hooded jacket", "black BMX bicycle"]}]
-    })
-}
-
-/// An agency with an investigator, and a moderator.
-struct Staff {
-    agency: String,
-    investigator: Session,
-    moderator: Session,
-}
-
-async fn staff(t: &TestApp) -> Staff {
-    let agency = t.agency(AGENCY).await;
-    let investigator = t.account(Role::Investigator, Some(&agency)).await;
-    let moderator = t.account(Role::Moderator, None).await;
-    Staff {
-        agency,
-        investigator,
-        moderator,
-    }
-}
-
-/// Creates a request (201 expected) and answers its id.
-async fn create(t: &TestApp, investigator: &Session, body: Value) -> String {
-    let r = t
-        .post("/api/v1/requests", Some(&investigator.token), body)
-        .await;
-    r.expect(201, None);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
-async fn decide(t: &TestApp, moderator: &Session, id: &str, decision: Value) -> Reply {
-    t.post(
-        &format!("/api/v1/moderation/requests/{id}/decision"),
-        Some(&moderator.token),
-        decision,
-    )
-    .await
-}
-
-fn approval() -> Value {
-    json!({"decision": "approve", "reasons": [], "note": "Meets the guidelines."})
-}
-
-/// Creates and publishes a request; answers (id, public_id).
-async fn publish(t: &TestApp, s: &Staff, body: Value) -> (String, String) {
-    let id = create(t, &s.investigator, body).await;
-    let r = decide(t, &s.moderator, &id, approval()).await;
-    r.expect(200, None);
-    assert_eq!(r.body["status"], "published", "{}", r.text);
-    (id, r.body["public_id"].as_str().unwrap().to_owned())
-}
 
 async fn feed(t: &TestApp, who: &Session) -> Reply {
     let r = t.get("/api/v1/feed", Some(&who.token)).await;
@@ -120,24 +28,8 @@ async fn feed(t: &TestApp, who: &Session) -> Reply {
     r
 }
 
-fn ids(items: &Value) -> Vec<String> {
-    items
-        .as_array()
-        .unwrap_or_else(|| panic!("not a list: {items}"))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn feed_ids(r: &Reply) -> Vec<String> {
     ids(&r.body["items"])
-}
-
-async fn count(t: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(t.app().db.pool())
-        .await
-        .unwrap()
 }
 
 /// Waits until every fan-out job has run.

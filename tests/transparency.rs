@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use base64::Engine;
@@ -16,8 +16,9 @@ use base64::engine::general_purpose::STANDARD;
 use canvass::domain::Role;
 use canvass::domain::checkpoint::{Checkpoint, LogSigner, verify_note};
 use canvass::domain::merkle::{self, Hash};
-use chrono::{DateTime, Duration, Utc};
-use common::{Session, TestApp};
+use chrono::{Duration, Utc};
+use common::requests::decide;
+use common::{Session, TempDir, TestApp, clear_canvass_env, time};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -102,13 +103,7 @@ fn id_of(v: &Value) -> String {
 
 /// Approves a request and answers the published request.
 async fn approve(t: &TestApp, c: &Cast, id: &str) -> Value {
-    let r = t
-        .post(
-            &format!("/api/v1/moderation/requests/{id}/decision"),
-            Some(&c.moderator.token),
-            json!({"decision": "approve"}),
-        )
-        .await;
+    let r = decide(t, &c.moderator, id, json!({"decision": "approve"})).await;
     r.expect(200, None);
     assert_eq!(r.body["status"], "published", "{}", r.text);
     r.body.clone()
@@ -202,12 +197,6 @@ fn reference_root(entries: &[Vec<u8>]) -> Hash {
         })
         .collect();
     mth(&leaves)
-}
-
-fn instant(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 /// Checks the whole log of `size` entries: the root from the entries' bytes matches the signed
@@ -395,11 +384,11 @@ async fn published_requests_are_logged_in_order_with_verifiable_proofs() {
         assert_eq!(v["area"], p["area"]);
         assert_eq!(v["area"], area(i as u32));
         assert_eq!(v["investigation_code"], p["investigation_code"]);
-        assert_eq!(instant(&v["footage_start"]), instant(&p["footage_start"]));
-        assert_eq!(instant(&v["footage_end"]), instant(&p["footage_end"]));
+        assert_eq!(time(&v["footage_start"]), time(&p["footage_start"]));
+        assert_eq!(time(&v["footage_end"]), time(&p["footage_end"]));
         assert_eq!(
-            instant(&v["published_at"]),
-            instant(&p["published_at"]),
+            time(&v["published_at"]),
+            time(&p["published_at"]),
             "the logged publication time is the request's"
         );
         // Nothing of the investigator's contact or the suspects goes into the public log.
@@ -597,16 +586,8 @@ async fn rejected_withdrawn_and_revised_requests_never_enter_the_log() {
     let t = TestApp::start().await;
     let c = cast(&t, "Riverton Police Department").await;
     let decide = |id: String, body: Value| {
-        let token = c.moderator.token.clone();
-        let t = &t;
-        async move {
-            t.post(
-                &format!("/api/v1/moderation/requests/{id}/decision"),
-                Some(&token),
-                body,
-            )
-            .await
-        }
+        let (t, moderator) = (&t, &c.moderator);
+        async move { decide(t, moderator, &id, body).await }
     };
     let size = async || checkpoint(&t).await.1.size;
 
@@ -716,14 +697,8 @@ async fn concurrent_approvals_take_distinct_consecutive_indexes() {
     for n in 0..6 {
         ids.push(id_of(&create(&t, &c, n).await));
     }
-    let decide = async |id: &str| {
-        t.post(
-            &format!("/api/v1/moderation/requests/{id}/decision"),
-            Some(&c.moderator.token),
-            json!({"decision": "approve"}),
-        )
-        .await
-    };
+    let decide =
+        async |id: &str| decide(&t, &c.moderator, id, json!({"decision": "approve"})).await;
     let replies = tokio::join!(
         decide(&ids[0]),
         decide(&ids[1]),
@@ -793,11 +768,7 @@ async fn verify_log(t: &TestApp, state: &Path) -> Run {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("CANVASS_") {
-            cmd.env_remove(&key);
-        }
-    }
+    clear_canvass_env(&mut cmd);
     cmd.env_remove("RUST_LOG");
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(60),
@@ -840,15 +811,6 @@ fn assert_fails(run: &Run, says: &str) {
         "stderr does not say {says:?}: {}",
         run.stderr
     );
-}
-
-/// A temporary folder for state files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[tokio::test]

@@ -10,55 +10,20 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration as StdDuration, Instant};
 
-use base64::Engine;
 use canvass::domain::Role;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{Reply, Session, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use common::tus::{Tus, b64, camera, header, metadata, offset};
+use common::{HOME, Session, TestApp, count_for, files_under, fixture, sha256_hex, ts};
 use serde_json::json;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-/// Where test residents live, and where their cameras are.
-const HOME: (f64, f64) = (45.515, -122.66);
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// `Upload-Metadata` from pairs.
-fn metadata(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k} {}", b64(v.as_bytes())))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// A valid recording's metadata: five minutes that ended an hour ago, from `device_id` (when
 /// given), with `filename`.
 fn recording_meta(device_id: Option<&str>, filename: &str) -> String {
     let end = Utc::now() - Duration::hours(1);
-    let (start, end) = (rfc3339(end - Duration::minutes(5)), rfc3339(end));
+    let (start, end) = (ts(end - Duration::minutes(5)), ts(end));
     let mut pairs = vec![
         ("started_at", start.as_str()),
         ("ended_at", end.as_str()),
@@ -70,126 +35,6 @@ fn recording_meta(device_id: Option<&str>, filename: &str) -> String {
     metadata(&pairs)
 }
 
-fn header<'a>(r: &'a Reply, name: &str) -> &'a str {
-    r.headers
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header: {:?} {}", r.headers, r.text))
-        .to_str()
-        .unwrap()
-}
-
-fn offset(r: &Reply) -> u64 {
-    header(r, "upload-offset").parse().unwrap()
-}
-
-/// A tus client: every request carries `Tus-Resumable: 1.0.0` and the caller's bearer token.
-struct Tus<'a> {
-    t: &'a TestApp,
-    token: String,
-}
-
-impl<'a> Tus<'a> {
-    fn new(t: &'a TestApp, token: &str) -> Self {
-        Self {
-            t,
-            token: token.to_owned(),
-        }
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.t
-            .client
-            .request(method, format!("{}{path}", self.t.base))
-            .header("Tus-Resumable", "1.0.0")
-            .bearer_auth(&self.token)
-    }
-
-    /// `POST` without a body.
-    async fn create(&self, length: u64, metadata: &str) -> Reply {
-        let r = self
-            .request(reqwest::Method::POST, "/api/v1/uploads")
-            .header("Upload-Length", length.to_string())
-            .header("Upload-Metadata", metadata);
-        TestApp::reply(r.send().await.unwrap()).await
-    }
-
-    /// `POST` with the first bytes (creation-with-upload).
-    async fn create_with(&self, length: u64, metadata: &str, body: Vec<u8>) -> Reply {
-        let r = self
-            .request(reqwest::Method::POST, "/api/v1/uploads")
-            .header("Upload-Length", length.to_string())
-            .header("Upload-Metadata", metadata)
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(body);
-        TestApp::reply(r.send().await.unwrap()).await
-    }
-
-    /// Creates an upload (201 expected) and answers its location.
-    async fn created(&self, length: u64, metadata: &str) -> String {
-        let r = self.create(length, metadata).await;
-        r.expect(201, None);
-        assert_eq!(offset(&r), 0);
-        header(&r, "location").to_owned()
-    }
-
-    async fn patch_as(
-        &self,
-        location: &str,
-        offset: u64,
-        bytes: Vec<u8>,
-        checksum: Option<&str>,
-        content_type: &str,
-    ) -> Reply {
-        let mut r = self
-            .request(reqwest::Method::PATCH, location)
-            .header("Upload-Offset", offset.to_string())
-            .header("Content-Type", content_type)
-            .body(bytes);
-        if let Some(c) = checksum {
-            r = r.header("Upload-Checksum", c);
-        }
-        TestApp::reply(r.send().await.unwrap()).await
-    }
-
-    async fn patch(&self, location: &str, offset: u64, bytes: &[u8]) -> Reply {
-        self.patch_as(
-            location,
-            offset,
-            bytes.to_vec(),
-            None,
-            "application/offset+octet-stream",
-        )
-        .await
-    }
-
-    async fn head(&self, location: &str) -> Reply {
-        let r = self.request(reqwest::Method::HEAD, location);
-        TestApp::reply(r.send().await.unwrap()).await
-    }
-
-    async fn delete(&self, location: &str) -> Reply {
-        let r = self.request(reqwest::Method::DELETE, location);
-        TestApp::reply(r.send().await.unwrap()).await
-    }
-
-    /// Uploads `bytes` in chunks of `chunk` bytes; answers the location and the last reply.
-    async fn upload(&self, bytes: &[u8], metadata: &str, chunk: usize) -> (String, Reply) {
-        let location = self.created(bytes.len() as u64, metadata).await;
-        let mut at = 0;
-        let mut last = None;
-        for piece in bytes.chunks(chunk) {
-            let r = self.patch(&location, at, piece).await;
-            if r.status.as_u16() != 204 {
-                return (location, r);
-            }
-            at += piece.len() as u64;
-            assert_eq!(offset(&r), at);
-            last = Some(r);
-        }
-        (location, last.unwrap())
-    }
-}
-
 /// A resident with a camera at home.
 struct Owner {
     resident: Session,
@@ -197,24 +42,9 @@ struct Owner {
     device_token: String,
 }
 
-async fn camera(t: &TestApp, resident: &Session, name: &str) -> (String, String) {
-    let r = t
-        .post(
-            "/api/v1/devices",
-            Some(&resident.token),
-            json!({"name": name, "location": {"lat": HOME.0, "lon": HOME.1}}),
-        )
-        .await;
-    r.expect(201, None);
-    (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["token"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn owner(t: &TestApp) -> Owner {
     let resident = t.resident_at(HOME.0, HOME.1).await;
-    let (device_id, device_token) = camera(t, &resident, "Porch").await;
+    let (device_id, device_token) = camera(t, &resident, "Porch", HOME).await;
     Owner {
         resident,
         device_id,
@@ -226,44 +56,22 @@ fn id_of(location: &str) -> &str {
     location.rsplit('/').next().unwrap()
 }
 
-async fn count(t: &TestApp, sql: &str, id: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
-        .bind(id)
-        .fetch_one(t.app().db.pool())
-        .await
-        .unwrap()
-}
-
 /// Rows about upload `id`: (uploads, blob_segments, recordings).
 async fn rows(t: &TestApp, id: &str) -> (i64, i64, i64) {
     (
-        count(t, "SELECT COUNT(*) FROM uploads WHERE id = $1", id).await,
-        count(
+        count_for(t, "SELECT COUNT(*) FROM uploads WHERE id = $1", id).await,
+        count_for(
             t,
             "SELECT COUNT(*) FROM blob_segments WHERE blob_id = $1",
             id,
         )
         .await,
-        count(t, "SELECT COUNT(*) FROM recordings WHERE id = $1", id).await,
+        count_for(t, "SELECT COUNT(*) FROM recordings WHERE id = $1", id).await,
     )
 }
 
 /// Every file the blob store holds for upload `id`.
 fn blob_files(t: &TestApp, id: &str) -> Vec<PathBuf> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
     let dir = t
         .app()
         .settings
@@ -271,8 +79,7 @@ fn blob_files(t: &TestApp, id: &str) -> Vec<PathBuf> {
         .join("blobs")
         .join("uploads")
         .join(id);
-    walk(&dir, &mut out);
-    out
+    files_under(&dir)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,7 +475,7 @@ async fn a_truncated_mp4_is_refused() {
             r.text
         );
     }
-    let n = count(
+    let n = count_for(
         &t,
         "SELECT COUNT(*) FROM uploads WHERE owner_id = $1",
         &o.resident.id,
@@ -688,7 +495,7 @@ async fn metadata_that_breaks_the_rules_is_refused() {
     let o = owner(&t).await;
     let tus = Tus::new(&t, &o.device_token);
     let now = Utc::now();
-    let at = |t: DateTime<Utc>| rfc3339(t);
+    let at = |t: DateTime<Utc>| ts(t);
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
             metadata(&[
@@ -754,7 +561,7 @@ async fn metadata_that_breaks_the_rules_is_refused() {
     let r = resident.create(1000, &recording_meta(None, "a.mp4")).await;
     r.expect(422, Some("invalid_input"));
     assert!(r.body["error"]["details"]["device_id"].is_array());
-    let (other_camera, _) = camera(&t, &o.resident, "Garage").await;
+    let (other_camera, _) = camera(&t, &o.resident, "Garage", HOME).await;
     let r = tus
         .create(1000, &recording_meta(Some(&other_camera), "a.mp4"))
         .await;
@@ -797,7 +604,7 @@ async fn cameras_and_uploads_of_others_are_not_found() {
         tus.delete(&location).await.expect(404, Some("not_found"));
     }
     // One camera's token does not reach another camera's uploads, even of the same owner.
-    let (_, second_token) = camera(&t, &other.resident, "Back door").await;
+    let (_, second_token) = camera(&t, &other.resident, "Back door", HOME).await;
     Tus::new(&t, &second_token)
         .head(&location)
         .await
@@ -1093,8 +900,8 @@ async fn recordings_are_listed_played_back_with_ranges_and_deleted() {
     let tus = Tus::new(&t, &o.device_token);
     let end = Utc::now() - Duration::hours(3);
     let older = metadata(&[
-        ("started_at", &rfc3339(end - Duration::minutes(10))),
-        ("ended_at", &rfc3339(end)),
+        ("started_at", &ts(end - Duration::minutes(10))),
+        ("ended_at", &ts(end)),
     ]);
     let (first, r) = tus.upload(&garage, &older, 100_000).await;
     r.expect(204, None);
@@ -1206,7 +1013,7 @@ async fn removing_a_camera_removes_its_uploads_and_recordings() {
     common::announce("removing_a_camera_removes_its_uploads_and_recordings");
     let t = TestApp::start().await;
     let o = owner(&t).await;
-    let (other_camera, other_token) = camera(&t, &o.resident, "Garage").await;
+    let (other_camera, other_token) = camera(&t, &o.resident, "Garage", HOME).await;
     let file = fixture("porch-cam.mp4");
     let tus = Tus::new(&t, &o.device_token);
     let (done, r) = tus

@@ -136,17 +136,9 @@ impl App {
     /// Evidence already shared stays: it is a separate copy that belongs to the agency.
     pub async fn delete_device(&self, who: &Principal, id: &str) -> Result<()> {
         let d = self.owned_device(who, id).await?;
-        // Objects first, then rows: a failure between leaves rows that a retry cleans up,
-        // never objects that nothing points to.
         let before = self.db.device_segments(&d.id).await?;
-        self.delete_objects(&before).await?;
-        let removed = self.db.delete_device(&d.id).await?;
-        // An upload may have committed a segment between the two looks.
-        let late: Vec<_> = removed
-            .into_iter()
-            .filter(|s| !before.iter().any(|b| b.key == s.key))
-            .collect();
-        self.delete_objects(&late).await?;
+        self.delete_objects_then_rows(&before, self.db.delete_device(&d.id))
+            .await?;
         self.audit(who.audit_entry(
             AuditAction::DeviceRemove,
             Some(&format!("device:{}", d.id)),

@@ -14,6 +14,8 @@ use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::recordings::requested_range;
+use super::uploads::{blob_error, hex};
 use super::{App, AppError, Principal, Result};
 use crate::domain::Role;
 use crate::domain::area::{self, Shape};
@@ -21,13 +23,13 @@ use crate::domain::custody::{
     self, ChainError, CustodyEvent, CustodyKind, NewCustodyEvent, resident_visible,
 };
 use crate::domain::evidence::{
-    self as rules, ByteRange, RecordingFacts, Submitter, VIEW_DEDUP_MINUTES, Wanted,
+    self as rules, RecordingFacts, Submitter, VIEW_DEDUP_MINUTES, Wanted,
 };
 use crate::domain::request::is_open;
 use crate::domain::validation::Problems;
 use crate::store::blobs::BlobError;
 use crate::store::{
-    EvidenceRecord, RequestRecord, ShareableRecording, SubmissionRecord, UserRecord, new_id, ts,
+    EvidenceRecord, RecordingRecord, RequestRecord, SubmissionRecord, UserRecord, new_id, ts,
 };
 
 /// Why an investigator opened a clip, when they gave no reason.
@@ -50,7 +52,7 @@ pub struct ShareableList {
 #[derive(Debug, Clone)]
 pub struct Shareable {
     /// The recording and its camera.
-    pub recording: ShareableRecording,
+    pub recording: RecordingRecord,
     /// Already shared with this request (it cannot be shared again).
     pub already_shared: bool,
 }
@@ -181,14 +183,6 @@ pub struct CustodyLog {
     pub verified: std::result::Result<(), ChainError>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn blob_error(e: BlobError) -> AppError {
-    AppError::Internal(e.into())
-}
-
 fn already_shared(recording_id: &str) -> AppError {
     AppError::Conflict {
         code: "already_shared",
@@ -262,7 +256,7 @@ impl App {
         };
         let candidates = self
             .db
-            .share_candidates(&who.user_id, wanted.footage_start, wanted.footage_end)
+            .recordings_overlapping(&who.user_id, wanted.footage_start, wanted.footage_end)
             .await?;
         let shared = self
             .db
@@ -329,9 +323,9 @@ impl App {
 
         let mut recordings = Vec::with_capacity(ids.len());
         for id in &ids {
-            match self.db.share_candidate(&who.user_id, id).await? {
-                Some(r) => recordings.push(r),
-                None => {
+            match self.db.recording(id).await? {
+                Some(r) if r.owner_id == who.user_id => recordings.push(r),
+                _ => {
                     return Err(self
                         .not_found_for(who, &format!("recording:{id}"), "recording")
                         .await);
@@ -422,7 +416,7 @@ impl App {
                 filename: r.filename.clone(),
                 started_at: r.started_at,
                 ended_at: r.ended_at,
-                duration_ms: r.duration_ms,
+                duration_ms: r.duration_ms.and_then(|d| i64::try_from(d).ok()),
                 media_created_at: r.media_created_at,
                 device_name: r.device_name.clone(),
                 device_lat: r.device_lat,
@@ -511,8 +505,8 @@ impl App {
 
     /// Streams a recording's bytes into a new evidence object at `key`, hashing them on the
     /// way; the object is kept only when the hash and size match the recording's.
-    async fn copy_recording(&self, r: &ShareableRecording, key: &str) -> Result<()> {
-        let segments = self.db.share_segments(&r.id).await?;
+    async fn copy_recording(&self, r: &RecordingRecord, key: &str) -> Result<()> {
+        let segments = self.db.segments(&r.id).await?;
         let mut writer = self.blobs.writer(key).await.map_err(blob_error)?;
         let mut hasher = Sha256::new();
         let mut copied = 0_u64;
@@ -718,13 +712,7 @@ impl App {
             DEFAULT_VIEW_REASON
         };
         let reason = rules::access_reason(req.reason, default)?;
-        let range = match rules::parse_range(req.range, item.size) {
-            ByteRange::Full => None,
-            ByteRange::Partial(r) => Some(r),
-            ByteRange::Unsatisfiable => {
-                return Err(AppError::RangeNotSatisfiable { size: item.size });
-            }
-        };
+        let range = requested_range(req.range, item.size)?;
         let bytes = range.clone().unwrap_or(0..item.size);
         // Open the object before recording the access, so a missing blob records nothing.
         let body = self
@@ -807,7 +795,7 @@ fn request_area(request: &RequestRecord) -> Result<geo::Polygon<f64>> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("empty area")))
 }
 
-fn facts(r: &ShareableRecording) -> RecordingFacts {
+fn facts(r: &RecordingRecord) -> RecordingFacts {
     RecordingFacts {
         started_at: r.started_at,
         ended_at: r.ended_at,

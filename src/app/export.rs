@@ -26,17 +26,17 @@ use tokio::sync::mpsc;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, StreamWriter, ZipWriter};
 
+use super::uploads::hex;
 use super::{App, AppError, Principal, Result};
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::checkpoint::Checkpoint;
 use crate::domain::custody::{CustodyKind, NewCustodyEvent};
-use crate::domain::evidence::access_reason;
+use crate::domain::evidence::{access_reason, content_type_extension};
 use crate::domain::export::{
     InclusionProof, MANIFEST_FORMAT, MANIFEST_PATH, Manifest, ManifestAgency, ManifestDevice,
     ManifestItem, ManifestRequest, Submitter,
 };
 use crate::domain::merkle;
-use crate::domain::video::Container;
 use crate::store::blobs::BlobError;
 use crate::store::{EvidenceRecord, RequestRecord, SubmissionRecord, new_id, ts};
 
@@ -183,38 +183,18 @@ impl Rehash {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn is_missing(e: &BlobError) -> bool {
     matches!(e, BlobError::Store(object_store::Error::NotFound { .. }))
 }
 
-/// The clip's extension from its content type (what the server sniffed on upload, never the
-/// resident's file name).
-fn extension(content_type: &str) -> &'static str {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    [
-        Container::Mp4,
-        Container::QuickTime,
-        Container::Matroska,
-        Container::WebM,
-        Container::MpegTs,
-    ]
-    .into_iter()
-    .find(|c| c.content_type() == essence)
-    .map_or("bin", Container::extension)
-}
-
-/// The file a clip is stored at in the ZIP.
+/// The file a clip is stored at in the ZIP. The extension comes from the content type the
+/// server sniffed on upload, never from the resident's file name.
 pub fn clip_path(item: &EvidenceRecord) -> String {
-    format!("clips/{}.{}", item.id, extension(&item.content_type))
+    format!(
+        "clips/{}.{}",
+        item.id,
+        content_type_extension(&item.content_type)
+    )
 }
 
 /// `canvass-evidence-<public_id>.zip`, with only characters a header cannot misread.
@@ -843,16 +823,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-
-    #[test]
-    fn clip_extension_comes_from_the_content_type() {
-        assert_eq!(extension("video/mp4"), "mp4");
-        assert_eq!(extension("video/quicktime"), "mov");
-        assert_eq!(extension("Video/WebM; codecs=vp9"), "webm");
-        assert_eq!(extension("video/x-matroska"), "mkv");
-        assert_eq!(extension("video/mp2t"), "ts");
-        assert_eq!(extension("application/octet-stream"), "bin");
-    }
 
     #[test]
     fn zip_time_is_the_utc_time() {

@@ -8,24 +8,37 @@ use futures_util::stream::BoxStream;
 
 use super::{App, AppError, Principal, Result};
 use crate::domain::Role;
+use crate::domain::evidence::{ByteRange, parse_range};
 use crate::store::RecordingRecord;
-use crate::store::blobs::{BlobError, Blobs, Segment};
+use crate::store::blobs::{BlobError, Segment};
 
-/// A recording's bytes, ready to stream whole or in part.
-#[derive(Debug, Clone)]
-pub struct RecordingBytes {
-    /// The whole size.
-    pub size: u64,
-    /// Its pieces, in order.
-    pub segments: Vec<Segment>,
-    blobs: Blobs,
+/// A recording's bytes, whole or one range, ready to stream.
+pub struct RecordingContent {
+    /// The recording.
+    pub record: RecordingRecord,
+    /// The bytes sent: `Some` for a partial answer (206), `None` for the whole recording.
+    pub range: Option<Range<u64>>,
+    /// The bytes.
+    pub body: BoxStream<'static, std::result::Result<Bytes, BlobError>>,
 }
 
-impl RecordingBytes {
-    /// `range` of the bytes (clamped to the size), as a stream.
-    pub fn stream(self, range: Range<u64>) -> BoxStream<'static, Result<Bytes, BlobError>> {
-        let range = range.start.min(self.size)..range.end.min(self.size);
-        self.blobs.read_segments(self.segments, range)
+impl std::fmt::Debug for RecordingContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingContent")
+            .field("record", &self.record.id)
+            .field("range", &self.range)
+            .finish()
+    }
+}
+
+/// The part of `size` bytes that a `Range` header asks for: `None` for all of them, and 416
+/// ([`AppError::RangeNotSatisfiable`]) for a range that lies past the end. Serves recordings
+/// and evidence alike.
+pub(crate) fn requested_range(header: Option<&str>, size: u64) -> Result<Option<Range<u64>>> {
+    match parse_range(header, size) {
+        ByteRange::Full => Ok(None),
+        ByteRange::Partial(r) => Ok(Some(r)),
+        ByteRange::Unsatisfiable => Err(AppError::RangeNotSatisfiable { size }),
     }
 }
 
@@ -55,8 +68,7 @@ impl App {
         self.owned_recording(who, id).await
     }
 
-    /// One of the caller's recordings with its bytes' segments (for playback, and for sharing
-    /// it, which copies them).
+    /// One of the caller's recordings with its bytes' segments, in order.
     pub async fn recording_with_segments(
         &self,
         who: &Principal,
@@ -67,19 +79,24 @@ impl App {
         Ok((r, segments))
     }
 
-    /// One of the caller's recordings and its bytes, to play it back.
+    /// One of the caller's recordings and its bytes, whole or the one `range` (the `Range`
+    /// header) asks for, to play it back.
     pub async fn recording_content(
         &self,
         who: &Principal,
         id: &str,
-    ) -> Result<(RecordingRecord, RecordingBytes)> {
-        let (r, segments) = self.recording_with_segments(who, id).await?;
-        let bytes = RecordingBytes {
-            size: r.size,
-            segments,
-            blobs: self.blobs.clone(),
-        };
-        Ok((r, bytes))
+        range: Option<&str>,
+    ) -> Result<RecordingContent> {
+        let (record, segments) = self.recording_with_segments(who, id).await?;
+        let range = requested_range(range, record.size)?;
+        let body = self
+            .blobs
+            .read_segments(segments, range.clone().unwrap_or(0..record.size));
+        Ok(RecordingContent {
+            record,
+            range,
+            body,
+        })
     }
 
     /// Deletes one of the caller's recordings: its objects, then its rows. Evidence already
@@ -87,8 +104,7 @@ impl App {
     pub async fn delete_recording(&self, who: &Principal, id: &str) -> Result<()> {
         let r = self.owned_recording(who, id).await?;
         let segments = self.db.segments(&r.id).await?;
-        self.delete_objects(&segments).await?;
-        self.db.delete_recording(&r.id).await?;
-        Ok(())
+        self.delete_objects_then_rows(&segments, self.db.delete_recording(&r.id))
+            .await
     }
 }

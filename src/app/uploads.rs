@@ -94,7 +94,8 @@ fn load_hasher(state: &str) -> Result<Sha256> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hash_state does not load: {e}")))
 }
 
-fn blob_error(e: crate::store::blobs::BlobError) -> AppError {
+/// A blob store failure: ours to log, never the caller's to see.
+pub(crate) fn blob_error(e: crate::store::blobs::BlobError) -> AppError {
     AppError::Internal(e.into())
 }
 
@@ -545,17 +546,30 @@ impl App {
         Ok(())
     }
 
-    /// Removes an unfinished upload: its objects, then its rows. Idempotent.
-    async fn remove_upload(&self, id: &str) -> Result<()> {
-        let before = self.db.segments(id).await?;
-        self.delete_objects(&before).await?;
-        let removed = self.db.delete_upload(id).await?;
-        // A PATCH may have committed a segment between the two looks.
+    /// Deletes the objects of `before` (the segments as first looked up), then the rows, with
+    /// `remove_rows`, which answers the segments it removed; then any object among those that
+    /// was not in `before`, since an upload's `PATCH` may have committed a segment between the
+    /// two looks. Objects go first, so a failure between leaves rows that a retry cleans up,
+    /// never objects that nothing points to.
+    pub(crate) async fn delete_objects_then_rows(
+        &self,
+        before: &[Segment],
+        remove_rows: impl Future<Output = crate::store::Result<Vec<Segment>>>,
+    ) -> Result<()> {
+        self.delete_objects(before).await?;
+        let removed = remove_rows.await?;
         let late: Vec<_> = removed
             .into_iter()
             .filter(|s| !before.iter().any(|b| b.key == s.key))
             .collect();
         self.delete_objects(&late).await
+    }
+
+    /// Removes an unfinished upload: its objects, then its rows. Idempotent.
+    async fn remove_upload(&self, id: &str) -> Result<()> {
+        let before = self.db.segments(id).await?;
+        self.delete_objects_then_rows(&before, self.db.delete_upload(id))
+            .await
     }
 
     /// Ends an unfinished upload and removes what it received (tus termination). A finished

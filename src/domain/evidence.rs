@@ -1,6 +1,7 @@
 //! The rules of "Choose videos to share": which of a resident's recordings may answer a
 //! request, what the resident agrees to, what a selection may hold, and the small parsing that
-//! serving evidence needs (byte ranges, a safe download name, an access reason).
+//! serving evidence needs (byte ranges, a safe download name, an access reason). Playing back a
+//! resident's own recording reads its `Range` header with the same [`parse_range`].
 //!
 //! Pure: no I/O. The app layer feeds it stored facts and acts on the answers.
 
@@ -12,6 +13,7 @@ use serde_json::Value;
 
 use super::geo_index;
 use super::validation::{Problems, ValidationError};
+use super::video::Container;
 
 /// The most recordings one submission may share.
 pub const MAX_RECORDINGS_PER_SUBMISSION: usize = 20;
@@ -188,7 +190,7 @@ pub fn access_reason(given: Option<&str>, default: &str) -> Result<String, Valid
     Ok(text.to_owned())
 }
 
-/// What part of a clip a `Range` header asks for.
+/// What part of a clip (or of a resident's recording) a `Range` header asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByteRange {
     /// The whole clip (no header, or one this server ignores: several ranges, another unit,
@@ -196,12 +198,12 @@ pub enum ByteRange {
     Full,
     /// One range, end exclusive, within the clip.
     Partial(Range<u64>),
-    /// One well-formed range that lies wholly past the end: 416.
+    /// One well-formed range that lies wholly past the end (or a suffix of nothing): 416.
     Unsatisfiable,
 }
 
 /// Reads a `Range` header against a clip of `size` bytes (RFC 9110 §14.1.2: `bytes=a-b`,
-/// `bytes=a-`, `bytes=-n`).
+/// `bytes=a-`, `bytes=-n`). A last position past the end, however large, means the end.
 pub fn parse_range(header: Option<&str>, size: u64) -> ByteRange {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return ByteRange::Full;
@@ -251,36 +253,41 @@ pub fn parse_range(header: Option<&str>, size: u64) -> ByteRange {
     }
 }
 
-/// The file extension for a clip: the original name's when it is short and plain, else one
-/// from its content type.
-fn extension(filename: Option<&str>, content_type: &str) -> &'static str {
-    const KNOWN: [(&str, &str); 7] = [
-        ("mp4", "video/mp4"),
-        ("m4v", "video/x-m4v"),
-        ("mov", "video/quicktime"),
-        ("webm", "video/webm"),
-        ("mkv", "video/x-matroska"),
-        ("ts", "video/mp2t"),
-        ("avi", "video/x-msvideo"),
-    ];
-    let from_name = filename
-        .and_then(|f| f.rsplit_once('.'))
-        .map(|(_, ext)| ext.to_ascii_lowercase());
-    if let Some(ext) = from_name
-        && let Some((known, _)) = KNOWN.iter().find(|(e, _)| *e == ext)
-    {
-        return known;
-    }
+/// The file extension for a clip's content type (`video/mp4` → `mp4`; parameters and case do
+/// not matter), or `bin` for a type that is not one of the containers uploads accept. Stored
+/// clips always carry the type sniffed from their container on upload.
+pub fn content_type_extension(content_type: &str) -> &'static str {
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    KNOWN
-        .iter()
-        .find(|(_, ct)| *ct == essence)
-        .map_or("bin", |(e, _)| e)
+    [
+        Container::Mp4,
+        Container::QuickTime,
+        Container::Matroska,
+        Container::WebM,
+        Container::MpegTs,
+    ]
+    .into_iter()
+    .find(|c| c.content_type() == essence)
+    .map_or("bin", Container::extension)
+}
+
+/// The file extension for a clip: the original name's when it is short and plain, else one
+/// from its content type.
+fn extension(filename: Option<&str>, content_type: &str) -> &'static str {
+    const KNOWN: [&str; 7] = ["mp4", "m4v", "mov", "webm", "mkv", "ts", "avi"];
+    let from_name = filename
+        .and_then(|f| f.rsplit_once('.'))
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    if let Some(ext) = from_name
+        && let Some(known) = KNOWN.iter().find(|e| **e == ext)
+    {
+        return known;
+    }
+    content_type_extension(content_type)
 }
 
 /// The name a download is saved under: `evidence-<id>.<ext>`. Never the resident's own file
@@ -319,6 +326,15 @@ mod tests {
         ]
     }
 
+    /// Footage from 21:00 to 23:00 in `area`.
+    fn wanted(area: &Polygon<f64>) -> Wanted<'_> {
+        Wanted {
+            footage_start: t(21, 0),
+            footage_end: t(23, 0),
+            area,
+        }
+    }
+
     fn rec(start: DateTime<Utc>, end: DateTime<Utc>, lat: f64, lon: f64) -> RecordingFacts {
         RecordingFacts {
             started_at: start,
@@ -331,11 +347,7 @@ mod tests {
     #[test]
     fn overlapping_recording_from_a_camera_inside_is_eligible() {
         let a = area();
-        let w = Wanted {
-            footage_start: t(21, 0),
-            footage_end: t(23, 0),
-            area: &a,
-        };
+        let w = wanted(&a);
         for (s, e) in [
             (t(20, 0), t(21, 30)),
             (t(22, 0), t(22, 10)),
@@ -352,11 +364,7 @@ mod tests {
     #[test]
     fn recording_outside_the_timeframe_is_not_eligible() {
         let a = area();
-        let w = Wanted {
-            footage_start: t(21, 0),
-            footage_end: t(23, 0),
-            area: &a,
-        };
+        let w = wanted(&a);
         assert_eq!(
             eligibility(&rec(t(19, 0), t(20, 59), 45.515, -122.66), &w),
             Err(Ineligible::EndedBefore)
@@ -370,11 +378,7 @@ mod tests {
     #[test]
     fn camera_outside_the_area_is_not_eligible_and_the_boundary_is_inside() {
         let a = area();
-        let w = Wanted {
-            footage_start: t(21, 0),
-            footage_end: t(23, 0),
-            area: &a,
-        };
+        let w = wanted(&a);
         assert_eq!(
             eligibility(&rec(t(21, 0), t(22, 0), 45.505, -122.68), &w),
             Err(Ineligible::CameraOutsideArea)
@@ -460,54 +464,46 @@ mod tests {
 
     #[test]
     fn ranges_follow_rfc_9110() {
-        assert_eq!(parse_range(None, 100), ByteRange::Full);
-        assert_eq!(
-            parse_range(Some("bytes=0-9"), 100),
-            ByteRange::Partial(0..10)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=90-"), 100),
-            ByteRange::Partial(90..100)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=90-500"), 100),
-            ByteRange::Partial(90..100)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=-10"), 100),
-            ByteRange::Partial(90..100)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=-500"), 100),
-            ByteRange::Partial(0..100)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=99-99"), 100),
-            ByteRange::Partial(99..100)
-        );
-        assert_eq!(
-            parse_range(Some("bytes=100-"), 100),
-            ByteRange::Unsatisfiable
-        );
-        assert_eq!(
-            parse_range(Some("bytes=200-300"), 100),
-            ByteRange::Unsatisfiable
-        );
-        assert_eq!(parse_range(Some("bytes=-0"), 100), ByteRange::Unsatisfiable);
-        assert_eq!(
-            parse_range(Some("bytes=0-99999999999999999999999"), 100),
-            ByteRange::Partial(0..100)
-        );
-        // Ignored: several ranges, other units, nonsense, an inverted range.
-        for h in [
-            "bytes=0-1,5-6",
-            "items=0-1",
-            "bytes=a-b",
-            "bytes=5-1",
-            "bytes=",
-            "bytes=-",
+        use ByteRange::{Full, Partial, Unsatisfiable};
+        assert_eq!(parse_range(None, 100), Full);
+        for (header, size, want) in [
+            ("bytes=0-9", 100, Partial(0..10)),
+            ("bytes=90-", 100, Partial(90..100)),
+            ("bytes=90-500", 100, Partial(90..100)),
+            ("bytes=-10", 100, Partial(90..100)),
+            ("bytes=-500", 100, Partial(0..100)),
+            ("bytes=99-99", 100, Partial(99..100)),
+            (" bytes= 5 - 9 ", 100, Partial(5..10)),
+            ("bytes=0-99999999999999999999999", 100, Partial(0..100)),
+            ("bytes=100-", 100, Unsatisfiable),
+            ("bytes=200-300", 100, Unsatisfiable),
+            ("bytes=-0", 100, Unsatisfiable),
+            ("bytes=-5", 0, Unsatisfiable),
+            ("bytes=0-", 0, Unsatisfiable),
+            // Ignored: several ranges, other units, nonsense, an inverted range.
+            ("bytes=0-1,5-6", 100, Full),
+            ("items=0-1", 100, Full),
+            ("bytes=a-b", 100, Full),
+            ("bytes=5-1", 100, Full),
+            ("bytes=", 100, Full),
+            ("bytes=-", 100, Full),
+            ("bytes=99999999999999999999999-", 100, Full),
         ] {
-            assert_eq!(parse_range(Some(h), 100), ByteRange::Full, "{h}");
+            assert_eq!(parse_range(Some(header), size), want, "{header} of {size}");
+        }
+    }
+
+    #[test]
+    fn content_types_give_container_extensions() {
+        for (content_type, ext) in [
+            ("video/mp4", "mp4"),
+            ("video/quicktime", "mov"),
+            ("Video/WebM; codecs=vp9", "webm"),
+            ("video/x-matroska", "mkv"),
+            ("video/mp2t", "ts"),
+            ("application/octet-stream", "bin"),
+        ] {
+            assert_eq!(content_type_extension(content_type), ext, "{content_type}");
         }
     }
 

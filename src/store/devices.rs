@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::blobs::Segment;
-use super::{Db, Result, parse_ts, ts};
+use super::{Db, Result, time, ts};
 
 /// A camera as stored. The upload token itself is never stored, only its hash.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ fn from_row(r: &AnyRow) -> Result<DeviceRecord> {
         lon: r.try_get("lon")?,
         cell: r.try_get("cell")?,
         has_token: r.try_get::<Option<String>, _>("token_hash")?.is_some(),
-        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        created_at: time(r, "created_at")?,
     })
 }
 
@@ -90,33 +90,28 @@ impl Db {
 
     /// A camera by id, whoever owns it.
     pub async fn device(&self, id: &str) -> Result<Option<DeviceRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        self.fetch_one_by(format!("{SELECT} WHERE id = $1"), id, from_row)
+            .await
     }
 
     /// A resident's cameras, oldest first.
     pub async fn devices_of(&self, owner_id: &str) -> Result<Vec<DeviceRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE owner_id = $1 ORDER BY created_at, id"
-        )))
-        .bind(owner_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        self.fetch_all_by(
+            format!("{SELECT} WHERE owner_id = $1 ORDER BY created_at, id"),
+            owner_id,
+            from_row,
+        )
+        .await
     }
 
     /// The camera whose live upload token has this hash.
     pub async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE token_hash = $1"
-        )))
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(from_row).transpose()
+        self.fetch_one_by(
+            format!("{SELECT} WHERE token_hash = $1"),
+            token_hash,
+            from_row,
+        )
+        .await
     }
 
     /// Renames a camera.

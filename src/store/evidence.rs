@@ -1,5 +1,6 @@
-//! What residents share and what the agency holds: the recordings a resident may choose from,
-//! `submissions`, `evidence_items`, and the hash-chained `custody_events`.
+//! What residents share and what the agency holds: `submissions`, `evidence_items`, and the
+//! hash-chained `custody_events`. (The recordings a resident chooses from are
+//! [`Db::recordings_overlapping`].)
 //!
 //! The three evidence tables are append-only (the database refuses `UPDATE` and `DELETE`), so
 //! this file only ever inserts into them. Custody events are appended in exactly one place,
@@ -12,45 +13,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::blobs::Segment;
-use super::{Backend, Db, Result, StoreError, Tx, opt_ts, parse_ts, ts};
+use super::{Backend, Db, Result, StoreError, Tx, i64_of, opt_ts, time, ts, u64_col};
 use crate::domain::custody::{self, CustodyEvent, CustodyKind, NewCustodyEvent};
 
 /// How many times an append is tried when concurrent appends to the same chain collide.
 const APPEND_ATTEMPTS: usize = 6;
-
-/// One of a resident's recordings with the camera it came from: what sharing copies.
-#[derive(Debug, Clone)]
-pub struct ShareableRecording {
-    /// The recording's id (also its blob's id).
-    pub id: String,
-    /// The resident who owns it.
-    pub owner_id: String,
-    /// The camera.
-    pub device_id: String,
-    /// The camera's name.
-    pub device_name: String,
-    /// The camera's latitude.
-    pub device_lat: f64,
-    /// The camera's longitude.
-    pub device_lon: f64,
-    /// Hex SHA-256 of the bytes, taken on upload.
-    pub sha256: String,
-    /// Bytes.
-    pub size: u64,
-    /// MIME type.
-    pub content_type: String,
-    /// The name it was uploaded under.
-    pub filename: Option<String>,
-    /// When recording started.
-    pub started_at: DateTime<Utc>,
-    /// When recording ended.
-    pub ended_at: DateTime<Utc>,
-    /// Length, when known.
-    pub duration_ms: Option<i64>,
-    /// The creation time the file itself states, when it states one.
-    pub media_created_at: Option<DateTime<Utc>>,
-}
 
 /// One resident's answer to one request, with who they were at that moment.
 #[derive(Debug, Clone)]
@@ -116,11 +83,6 @@ pub struct EvidenceRecord {
     pub created_at: DateTime<Utc>,
 }
 
-const RECORDING_SELECT: &str = "SELECT r.id, r.owner_id, r.device_id, d.name AS device_name, \
-    d.lat AS device_lat, d.lon AS device_lon, r.sha256, r.size, r.content_type, r.filename, \
-    r.started_at, r.ended_at, r.duration_ms, r.media_created_at \
-    FROM recordings r JOIN devices d ON d.id = r.device_id";
-
 const SUBMISSION_SELECT: &str = "SELECT s.id, s.request_id, s.agency_id, s.resident_id, \
     s.display_name, s.home_address, s.email, s.consent_text, s.created_at FROM submissions s";
 
@@ -131,34 +93,6 @@ const EVIDENCE_SELECT: &str = "SELECT e.id, e.submission_id, e.request_id, e.age
 
 const CUSTODY_SELECT: &str = "SELECT c.evidence_id, c.seq, c.kind, c.actor_id, c.actor, c.at, \
     c.source_ip, c.reason, c.detail, c.prev_hash, c.hash FROM custody_events c";
-
-fn size(row: &AnyRow) -> Result<u64> {
-    let n: i64 = row.try_get("size")?;
-    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("size {n}")))
-}
-
-fn time(row: &AnyRow, col: &str) -> Result<DateTime<Utc>> {
-    parse_ts(&row.try_get::<String, _>(col)?)
-}
-
-fn recording_from_row(row: &AnyRow) -> Result<ShareableRecording> {
-    Ok(ShareableRecording {
-        id: row.try_get("id")?,
-        owner_id: row.try_get("owner_id")?,
-        device_id: row.try_get("device_id")?,
-        device_name: row.try_get("device_name")?,
-        device_lat: row.try_get("device_lat")?,
-        device_lon: row.try_get("device_lon")?,
-        sha256: row.try_get("sha256")?,
-        size: size(row)?,
-        content_type: row.try_get("content_type")?,
-        filename: row.try_get("filename")?,
-        started_at: time(row, "started_at")?,
-        ended_at: time(row, "ended_at")?,
-        duration_ms: row.try_get("duration_ms")?,
-        media_created_at: opt_ts(row.try_get("media_created_at")?)?,
-    })
-}
 
 fn submission_from_row(row: &AnyRow) -> Result<SubmissionRecord> {
     Ok(SubmissionRecord {
@@ -182,7 +116,7 @@ fn evidence_from_row(row: &AnyRow) -> Result<EvidenceRecord> {
         agency_id: row.try_get("agency_id")?,
         recording_id: row.try_get("recording_id")?,
         sha256: row.try_get("sha256")?,
-        size: size(row)?,
+        size: u64_col(row, "size")?,
         content_type: row.try_get("content_type")?,
         filename: row.try_get("filename")?,
         started_at: time(row, "started_at")?,
@@ -198,12 +132,11 @@ fn evidence_from_row(row: &AnyRow) -> Result<EvidenceRecord> {
 }
 
 fn custody_from_row(row: &AnyRow) -> Result<CustodyEvent> {
-    let seq: i64 = row.try_get("seq")?;
     let kind: String = row.try_get("kind")?;
     let detail: String = row.try_get("detail")?;
     Ok(CustodyEvent {
         evidence_id: row.try_get("evidence_id")?,
-        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("custody seq {seq}")))?,
+        seq: u64_col(row, "seq")?,
         kind: CustodyKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("custody kind {kind:?}")))?,
         actor_id: row.try_get("actor_id")?,
@@ -216,10 +149,6 @@ fn custody_from_row(row: &AnyRow) -> Result<CustodyEvent> {
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })
-}
-
-fn i64_of(n: u64, what: &str) -> Result<i64> {
-    i64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} {n} is too large")))
 }
 
 /// Whether a failed append may succeed when tried again: another append took the same seq
@@ -239,67 +168,6 @@ fn is_contention(e: &StoreError) -> bool {
 }
 
 impl Db {
-    /// A resident's recordings whose time overlaps `[from, to]` (both ends included), with
-    /// their cameras, oldest first. Where the cameras are is for the caller to judge.
-    pub async fn share_candidates(
-        &self,
-        owner_id: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<ShareableRecording>> {
-        // Times are fixed-width RFC 3339 text, so text order is time order on both databases.
-        let sql = format!(
-            "{RECORDING_SELECT} WHERE r.owner_id = $1 AND r.started_at <= $2 AND r.ended_at >= $3 \
-             ORDER BY r.started_at, r.id"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(owner_id)
-            .bind(ts(to))
-            .bind(ts(from))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(recording_from_row).collect()
-    }
-
-    /// One recording with its camera, when `owner_id` owns it.
-    pub async fn share_candidate(
-        &self,
-        owner_id: &str,
-        id: &str,
-    ) -> Result<Option<ShareableRecording>> {
-        let sql = format!("{RECORDING_SELECT} WHERE r.id = $1 AND r.owner_id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(owner_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(recording_from_row).transpose()
-    }
-
-    /// The pieces a blob (a recording's bytes) is stored in, in order.
-    pub async fn share_segments(&self, blob_id: &str) -> Result<Vec<Segment>> {
-        let rows = sqlx::query(
-            "SELECT start_offset, length, object_key FROM blob_segments WHERE blob_id = $1 \
-             ORDER BY start_offset",
-        )
-        .bind(blob_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let start: i64 = row.try_get("start_offset")?;
-                let length: i64 = row.try_get("length")?;
-                Ok(Segment {
-                    start: u64::try_from(start)
-                        .map_err(|_| StoreError::Corrupt(format!("segment start {start}")))?,
-                    length: u64::try_from(length)
-                        .map_err(|_| StoreError::Corrupt(format!("segment length {length}")))?,
-                    key: row.try_get("object_key")?,
-                })
-            })
-            .collect()
-    }
-
     /// The recordings a resident has already shared with a request.
     pub async fn shared_recording_ids(
         &self,
@@ -321,23 +189,22 @@ impl Db {
 
     /// One submission.
     pub async fn submission(&self, id: &str) -> Result<Option<SubmissionRecord>> {
-        let sql = format!("{SUBMISSION_SELECT} WHERE s.id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(submission_from_row).transpose()
+        self.fetch_one_by(
+            format!("{SUBMISSION_SELECT} WHERE s.id = $1"),
+            id,
+            submission_from_row,
+        )
+        .await
     }
 
     /// A request's submissions, oldest first.
     pub async fn submissions_for_request(&self, request_id: &str) -> Result<Vec<SubmissionRecord>> {
-        let sql =
-            format!("{SUBMISSION_SELECT} WHERE s.request_id = $1 ORDER BY s.created_at, s.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(request_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(submission_from_row).collect()
+        self.fetch_all_by(
+            format!("{SUBMISSION_SELECT} WHERE s.request_id = $1 ORDER BY s.created_at, s.id"),
+            request_id,
+            submission_from_row,
+        )
+        .await
     }
 
     /// A resident's submissions, newest first.
@@ -345,24 +212,24 @@ impl Db {
         &self,
         resident_id: &str,
     ) -> Result<Vec<SubmissionRecord>> {
-        let sql = format!(
-            "{SUBMISSION_SELECT} WHERE s.resident_id = $1 ORDER BY s.created_at DESC, s.id"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(resident_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(submission_from_row).collect()
+        self.fetch_all_by(
+            format!(
+                "{SUBMISSION_SELECT} WHERE s.resident_id = $1 ORDER BY s.created_at DESC, s.id"
+            ),
+            resident_id,
+            submission_from_row,
+        )
+        .await
     }
 
     /// One evidence item.
     pub async fn evidence_item(&self, id: &str) -> Result<Option<EvidenceRecord>> {
-        let sql = format!("{EVIDENCE_SELECT} WHERE e.id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(evidence_from_row).transpose()
+        self.fetch_one_by(
+            format!("{EVIDENCE_SELECT} WHERE e.id = $1"),
+            id,
+            evidence_from_row,
+        )
+        .await
     }
 
     /// Every evidence item of a request, in the order received.
@@ -370,12 +237,12 @@ impl Db {
         &self,
         request_id: &str,
     ) -> Result<Vec<EvidenceRecord>> {
-        let sql = format!("{EVIDENCE_SELECT} WHERE e.request_id = $1 ORDER BY e.created_at, e.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(request_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(evidence_from_row).collect()
+        self.fetch_all_by(
+            format!("{EVIDENCE_SELECT} WHERE e.request_id = $1 ORDER BY e.created_at, e.id"),
+            request_id,
+            evidence_from_row,
+        )
+        .await
     }
 
     /// The evidence items of one submission, in the order received.
@@ -383,13 +250,12 @@ impl Db {
         &self,
         submission_id: &str,
     ) -> Result<Vec<EvidenceRecord>> {
-        let sql =
-            format!("{EVIDENCE_SELECT} WHERE e.submission_id = $1 ORDER BY e.created_at, e.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(submission_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(evidence_from_row).collect()
+        self.fetch_all_by(
+            format!("{EVIDENCE_SELECT} WHERE e.submission_id = $1 ORDER BY e.created_at, e.id"),
+            submission_id,
+            evidence_from_row,
+        )
+        .await
     }
 
     /// Every evidence item a resident has shared.
@@ -397,25 +263,25 @@ impl Db {
         &self,
         resident_id: &str,
     ) -> Result<Vec<EvidenceRecord>> {
-        let sql = format!(
-            "{EVIDENCE_SELECT} JOIN submissions s ON s.id = e.submission_id \
+        self.fetch_all_by(
+            format!(
+                "{EVIDENCE_SELECT} JOIN submissions s ON s.id = e.submission_id \
              WHERE s.resident_id = $1 ORDER BY e.created_at, e.id"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(resident_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(evidence_from_row).collect()
+            ),
+            resident_id,
+            evidence_from_row,
+        )
+        .await
     }
 
     /// An evidence item's chain of custody, in order.
     pub async fn custody_events(&self, evidence_id: &str) -> Result<Vec<CustodyEvent>> {
-        let sql = format!("{CUSTODY_SELECT} WHERE c.evidence_id = $1 ORDER BY c.seq");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(evidence_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(custody_from_row).collect()
+        self.fetch_all_by(
+            format!("{CUSTODY_SELECT} WHERE c.evidence_id = $1 ORDER BY c.seq"),
+            evidence_id,
+            custody_from_row,
+        )
+        .await
     }
 
     /// The custody events of one kind about the clips a resident shared, by item and seq.

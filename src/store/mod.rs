@@ -23,7 +23,7 @@ mod users;
 pub use agencies::{AgencyChanges, AgencyRecord, NewAgency};
 pub use audit::{AuditEntry, AuditRecord};
 pub use devices::{DeviceRecord, NewDevice};
-pub use evidence::{EvidenceRecord, ShareableRecording, SubmissionRecord};
+pub use evidence::{EvidenceRecord, SubmissionRecord};
 pub use recordings::{NewRecording, RecordingRecord};
 pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
 pub use residents::{CommentRecord, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64};
@@ -157,6 +157,35 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The rows `sql` selects with its one parameter (`$1`) bound to `key`, each read by `map`.
+    async fn fetch_all_by<T>(
+        &self,
+        sql: String,
+        key: &str,
+        map: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(map).collect()
+    }
+
+    /// The row `sql` selects with its one parameter (`$1`) bound to `key`, if any, read by
+    /// `map`.
+    async fn fetch_one_by<T>(
+        &self,
+        sql: String,
+        key: &str,
+        map: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(map).transpose()
+    }
 }
 
 /// A transaction: the writes of one use case, all or nothing.
@@ -184,6 +213,22 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
 
 fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
+}
+
+/// A time column.
+fn time(row: &AnyRow, col: &str) -> Result<DateTime<Utc>> {
+    parse_ts(&row.try_get::<String, _>(col)?)
+}
+
+/// A count column (a size, an offset, a sequence number), stored as `BIGINT`, read as `u64`.
+fn u64_col(row: &AnyRow, col: &str) -> Result<u64> {
+    let n: i64 = row.try_get(col)?;
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{col} {n}")))
+}
+
+/// A count as a `BIGINT` column holds it.
+fn i64_of(n: u64, what: &str) -> Result<i64> {
+    i64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} {n} is too large")))
 }
 
 /// A boolean column: `BOOLEAN` on PostgreSQL, `INTEGER` 0/1 on SQLite.

@@ -6,10 +6,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
 use super::blobs::Segment;
-use super::uploads::{db_size, segment_from_row};
-use super::{Db, Result, StoreError, opt_ts, parse_ts, ts};
+use super::uploads::take_segments;
+use super::{Db, Result, i64_of, opt_ts, time, ts, u64_col};
 
-/// A recording as stored, with its camera's name and location.
+/// A recording as stored, with its camera's name and location: what a resident plays back and
+/// what sharing copies.
 #[derive(Debug, Clone)]
 pub struct RecordingRecord {
     /// Its id (the upload's id).
@@ -75,7 +76,6 @@ const SELECT: &str = "SELECT r.id, r.owner_id, r.device_id, d.name AS device_nam
      FROM recordings r JOIN devices d ON d.id = r.device_id";
 
 fn from_row(r: &AnyRow) -> Result<RecordingRecord> {
-    let size: i64 = r.try_get("size")?;
     let duration: Option<i64> = r.try_get("duration_ms")?;
     Ok(RecordingRecord {
         id: r.try_get("id")?,
@@ -85,14 +85,14 @@ fn from_row(r: &AnyRow) -> Result<RecordingRecord> {
         device_lat: r.try_get("device_lat")?,
         device_lon: r.try_get("device_lon")?,
         sha256: r.try_get("sha256")?,
-        size: u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("size {size}")))?,
+        size: u64_col(r, "size")?,
         content_type: r.try_get("content_type")?,
         filename: r.try_get("filename")?,
-        started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
-        ended_at: parse_ts(&r.try_get::<String, _>("ended_at")?)?,
+        started_at: time(r, "started_at")?,
+        ended_at: time(r, "ended_at")?,
         duration_ms: duration.and_then(|d| u64::try_from(d).ok()),
         media_created_at: opt_ts(r.try_get("media_created_at")?)?,
-        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        created_at: time(r, "created_at")?,
     })
 }
 
@@ -103,7 +103,10 @@ pub(crate) async fn insert_recording(
     r: &NewRecording<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let duration = r.duration_ms.map(db_size).transpose()?;
+    let duration = r
+        .duration_ms
+        .map(|d| i64_of(d, "duration_ms"))
+        .transpose()?;
     sqlx::query(
         "INSERT INTO recordings (id, owner_id, device_id, sha256, size, content_type, filename, \
          started_at, ended_at, duration_ms, media_created_at, created_at) \
@@ -113,7 +116,7 @@ pub(crate) async fn insert_recording(
     .bind(r.owner_id)
     .bind(r.device_id)
     .bind(r.sha256)
-    .bind(db_size(r.size)?)
+    .bind(i64_of(r.size, "size")?)
     .bind(r.content_type)
     .bind(r.filename)
     .bind(ts(r.started_at))
@@ -129,35 +132,33 @@ pub(crate) async fn insert_recording(
 impl Db {
     /// A recording by id, whoever owns it.
     pub async fn recording(&self, id: &str) -> Result<Option<RecordingRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        self.fetch_one_by(format!("{SELECT} WHERE r.id = $1"), id, from_row)
+            .await
     }
 
     /// A resident's recordings, newest first (by when they start).
     pub async fn recordings_of(&self, owner_id: &str) -> Result<Vec<RecordingRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE r.owner_id = $1 ORDER BY r.started_at DESC, r.id DESC"
-        )))
-        .bind(owner_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        self.fetch_all_by(
+            format!("{SELECT} WHERE r.owner_id = $1 ORDER BY r.started_at DESC, r.id DESC"),
+            owner_id,
+            from_row,
+        )
+        .await
     }
 
-    /// A resident's recordings that overlap `[start, end]` (they start before it ends and end
-    /// after it starts), newest first. Which cameras are inside an area is the caller's test.
+    /// A resident's recordings whose time overlaps `[start, end]` (both ends included: they
+    /// start before it ends and end after it starts), oldest first. Which cameras are inside
+    /// an area is the caller's test.
     pub async fn recordings_overlapping(
         &self,
         owner_id: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<RecordingRecord>> {
+        // Times are fixed-width RFC 3339 text, so text order is time order on both databases.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE r.owner_id = $1 AND r.started_at <= $2 AND r.ended_at >= $3 \
-             ORDER BY r.started_at DESC, r.id DESC"
+             ORDER BY r.started_at, r.id"
         )))
         .bind(owner_id)
         .bind(ts(end))
@@ -171,20 +172,7 @@ impl Db {
     /// segments removed (delete their objects first; see [`Db::delete_upload`]).
     pub async fn delete_recording(&self, id: &str) -> Result<Vec<Segment>> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
-            "SELECT blob_id, start_offset, length, object_key FROM blob_segments WHERE blob_id = $1",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let segments = rows
-            .iter()
-            .map(segment_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        sqlx::query("DELETE FROM blob_segments WHERE blob_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let segments = take_segments(&mut tx, id).await?;
         sqlx::query("DELETE FROM recordings WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -6,12 +6,12 @@
 //! at the same offset exactly one wins.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row};
 
 use super::blobs::Segment;
 use super::recordings::NewRecording;
-use super::{Db, Result, StoreError, parse_ts, ts};
+use super::{Db, Result, StoreError, i64_of, time, ts, u64_col};
 
 /// An unfinished upload as stored.
 #[derive(Debug, Clone)]
@@ -89,39 +89,55 @@ pub enum FinishOutcome {
 const SELECT: &str = "SELECT id, owner_id, device_id, upload_length, upload_offset, hash_state, metadata, \
      filename, started_at, ended_at, created_at, expires_at FROM uploads";
 
-fn size(r: &AnyRow, col: &str) -> Result<u64> {
-    let v: i64 = r.try_get(col)?;
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{col} {v}")))
-}
-
-pub(crate) fn db_size(v: u64) -> Result<i64> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("size {v} does not fit")))
-}
+const SEGMENTS_OF_BLOB: &str = "SELECT blob_id, start_offset, length, object_key FROM blob_segments \
+     WHERE blob_id = $1 ORDER BY start_offset";
 
 fn from_row(r: &AnyRow) -> Result<UploadRecord> {
     Ok(UploadRecord {
         id: r.try_get("id")?,
         owner_id: r.try_get("owner_id")?,
         device_id: r.try_get("device_id")?,
-        upload_length: size(r, "upload_length")?,
-        upload_offset: size(r, "upload_offset")?,
+        upload_length: u64_col(r, "upload_length")?,
+        upload_offset: u64_col(r, "upload_offset")?,
         hash_state: r.try_get("hash_state")?,
         metadata: r.try_get("metadata")?,
         filename: r.try_get("filename")?,
-        started_at: parse_ts(&r.try_get::<String, _>("started_at")?)?,
-        ended_at: parse_ts(&r.try_get::<String, _>("ended_at")?)?,
-        created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
-        expires_at: parse_ts(&r.try_get::<String, _>("expires_at")?)?,
+        started_at: time(r, "started_at")?,
+        ended_at: time(r, "ended_at")?,
+        created_at: time(r, "created_at")?,
+        expires_at: time(r, "expires_at")?,
     })
 }
 
 /// A `blob_segments` row (`blob_id, start_offset, length, object_key`).
 pub(crate) fn segment_from_row(r: &AnyRow) -> Result<Segment> {
     Ok(Segment {
-        start: size(r, "start_offset")?,
-        length: size(r, "length")?,
+        start: u64_col(r, "start_offset")?,
+        length: u64_col(r, "length")?,
         key: r.try_get("object_key")?,
     })
+}
+
+/// Reads and then removes one blob's segment rows inside `tx`, answering them in order: the
+/// first half of removing an upload or a recording, whose own row goes next in the same
+/// transaction.
+pub(crate) async fn take_segments(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    blob_id: &str,
+) -> Result<Vec<Segment>> {
+    let rows = sqlx::query(SEGMENTS_OF_BLOB)
+        .bind(blob_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let segments = rows
+        .iter()
+        .map(segment_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    sqlx::query("DELETE FROM blob_segments WHERE blob_id = $1")
+        .bind(blob_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(segments)
 }
 
 impl Db {
@@ -139,7 +155,7 @@ impl Db {
         .bind(u.id)
         .bind(u.owner_id)
         .bind(u.device_id)
-        .bind(db_size(u.upload_length)?)
+        .bind(i64_of(u.upload_length, "upload_length")?)
         .bind(u.hash_state)
         .bind(u.metadata)
         .bind(u.filename)
@@ -156,23 +172,14 @@ impl Db {
 
     /// An upload by id, whoever owns it, expired or not.
     pub async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        self.fetch_one_by(format!("{SELECT} WHERE id = $1"), id, from_row)
+            .await
     }
 
     /// The segments of a blob (an upload's or a recording's bytes), in order.
     pub async fn segments(&self, blob_id: &str) -> Result<Vec<Segment>> {
-        let rows = sqlx::query(
-            "SELECT blob_id, start_offset, length, object_key FROM blob_segments \
-             WHERE blob_id = $1 ORDER BY start_offset",
-        )
-        .bind(blob_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(segment_from_row).collect()
+        self.fetch_all_by(SEGMENTS_OF_BLOB.to_owned(), blob_id, segment_from_row)
+            .await
     }
 
     /// Records a `PATCH`'s segment, the new offset and the hasher state after it, in one
@@ -191,10 +198,10 @@ impl Db {
             "UPDATE uploads SET upload_offset = $1, hash_state = $2 \
              WHERE id = $3 AND upload_offset = $4 AND expires_at >= $5",
         )
-        .bind(db_size(to)?)
+        .bind(i64_of(to, "upload_offset")?)
         .bind(hash_state)
         .bind(id)
-        .bind(db_size(from)?)
+        .bind(i64_of(from, "upload_offset")?)
         .bind(ts(now))
         .execute(&mut *tx)
         .await?
@@ -206,8 +213,8 @@ impl Db {
             "INSERT INTO blob_segments (blob_id, start_offset, length, object_key) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
-        .bind(db_size(segment.start)?)
-        .bind(db_size(segment.length)?)
+        .bind(i64_of(segment.start, "start_offset")?)
+        .bind(i64_of(segment.length, "length")?)
         .bind(&segment.key)
         .execute(&mut *tx)
         .await?;
@@ -244,20 +251,7 @@ impl Db {
     /// can find).
     pub async fn delete_upload(&self, id: &str) -> Result<Vec<Segment>> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
-            "SELECT blob_id, start_offset, length, object_key FROM blob_segments WHERE blob_id = $1",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let segments = rows
-            .iter()
-            .map(segment_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        sqlx::query("DELETE FROM blob_segments WHERE blob_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let segments = take_segments(&mut tx, id).await?;
         sqlx::query("DELETE FROM uploads WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,9 +13,10 @@ use serde_json::Value;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
-use crate::app::AppError;
+use super::ranges::{bytes_error, bytes_response};
 use crate::app::evidence::{
-    ContentRequest, CustodyLog, EvidenceDetail, Receipt, Shareable, ShareableList, SubmissionDetail,
+    ContentRequest, CustodyLog, EvidenceContent, EvidenceDetail, Receipt, Shareable, ShareableList,
+    SubmissionDetail,
 };
 use crate::domain::custody::CustodyEvent;
 use crate::domain::evidence::download_filename;
@@ -66,7 +67,7 @@ impl From<Shareable> for ShareableRecordingView {
             device_name: r.device_name,
             started_at: r.started_at,
             ended_at: r.ended_at,
-            duration_ms: r.duration_ms,
+            duration_ms: r.duration_ms.and_then(|d| i64::try_from(d).ok()),
             size: r.size,
             sha256: r.sha256,
             content_type: r.content_type,
@@ -609,51 +610,25 @@ pub async fn content(
             },
         )
         .await;
-    let content = match answer {
+    let EvidenceContent { item, range, body } = match answer {
         Ok(c) => c,
-        Err(AppError::RangeNotSatisfiable { size }) => {
-            let mut response =
-                ApiError::from(AppError::RangeNotSatisfiable { size }).into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            response
-                .headers_mut()
-                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            return response;
-        }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return bytes_error(e),
     };
-    let item = &content.item;
-    let mut out = HeaderMap::new();
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&item.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    let mut response = bytes_response(
+        &item.content_type,
+        item.size,
+        range,
+        Body::from_stream(body),
     );
-    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let (status, length) = match &content.range {
-        Some(r) => {
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "bytes {}-{}/{}",
-                r.start,
-                r.end.saturating_sub(1),
-                item.size
-            )) {
-                out.insert(header::CONTENT_RANGE, v);
-            }
-            (StatusCode::PARTIAL_CONTENT, r.end - r.start)
-        }
-        None => (StatusCode::OK, item.size),
-    };
-    out.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if download {
         let name = download_filename(&item.id, item.filename.as_deref(), &item.content_type);
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-            out.insert(header::CONTENT_DISPOSITION, v);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, v);
         }
     }
-    (status, out, Body::from_stream(content.body)).into_response()
+    response
 }
 
 /// A clip's chain of custody (the request's agency only), with whether it verifies.

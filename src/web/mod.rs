@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod ops;
 pub mod public;
+pub mod ranges;
 pub mod recordings;
 pub mod requests;
 pub mod residents;

@@ -6,17 +6,30 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+pub mod evidence;
+pub mod requests;
+pub mod tus;
+
+use std::path::{Path, PathBuf};
 
 use canvass::config::{SettingArgs, Settings};
 use canvass::domain::{Role, mfa};
 use canvass::server::Running;
 use canvass::store::NewUser;
+use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// A password that passes the policy.
 pub const PASSWORD: &str = "tandem-otter-lantern-42";
+
+/// Where [`TestApp::account`] puts every resident's home, and where most tests' residents and
+/// cameras are: (lat, lon).
+pub const HOME: (f64, f64) = (45.515, -122.66);
+
+/// The agency most tests file their requests as.
+pub const AGENCY: &str = "Riverton Police Department";
 
 /// Which database this test run uses.
 pub fn backend() -> &'static str {
@@ -256,7 +269,7 @@ impl TestApp {
         let email = self.email(role.as_str());
         let hash = canvass::domain::password::hash(PASSWORD).unwrap();
         let app = self.app();
-        let home = (role == Role::Resident).then_some((45.515, -122.66));
+        let home = (role == Role::Resident).then_some(HOME);
         let user = app
             .db
             .insert_user(
@@ -348,6 +361,12 @@ impl TestApp {
 
     /// A verified agency with its evidence account enabled, created straight in the database.
     pub async fn agency(&self, name: &str) -> String {
+        self.agency_with(name, true, true).await
+    }
+
+    /// A law-enforcement agency over [`riverton`], verified and with its evidence account
+    /// enabled or not as asked, created straight in the database; answers its id.
+    pub async fn agency_with(&self, name: &str, verified: bool, evidence_enabled: bool) -> String {
         let jurisdiction = riverton();
         self.app()
             .db
@@ -356,8 +375,8 @@ impl TestApp {
                     name,
                     kind: "law_enforcement",
                     jurisdiction: &jurisdiction,
-                    verified: true,
-                    evidence_enabled: true,
+                    verified,
+                    evidence_enabled,
                 },
                 chrono::Utc::now(),
             )
@@ -381,4 +400,99 @@ pub fn announce(test: &str) {
 /// process): a new SQLite file under `dir`, or a new PostgreSQL database.
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     fresh_database(dir).await
+}
+
+/// A time as the API writes and reads it: RFC 3339 in UTC, whole seconds, with `Z`.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The time in a JSON string the API wrote (RFC 3339); panics when `v` is not one.
+pub fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The bytes of `tests/fixtures/{name}`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The SHA-256 of `bytes` in lower-case hex, as the API reports hashes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `id` of every item of a JSON list, in the list's order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The one number a query such as `SELECT COUNT(*) FROM …` answers, read straight from the
+/// server's database.
+pub async fn count(t: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(t.app().db.pool())
+        .await
+        .unwrap()
+}
+
+/// Like [`count`], with `id` bound to `$1`.
+pub async fn count_for(t: &TestApp, sql: &str, id: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(id)
+        .fetch_one(t.app().db.pool())
+        .await
+        .unwrap()
+}
+
+/// Every file below `dir`, at any depth (none when `dir` does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// A temporary folder, removed (with everything in it) when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes every `CANVASS_*` variable this test process inherited from `cmd`'s environment, so
+/// a `canvass` child process runs on its command line alone.
+pub fn clear_canvass_env(cmd: &mut std::process::Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CANVASS_") {
+            cmd.env_remove(&key);
+        }
+    }
 }
