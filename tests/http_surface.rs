@@ -237,8 +237,8 @@ async fn unknown_route_answers_404_not_found() {
     common::announce("unknown_route_answers_404_not_found");
     let t = TestApp::start().await;
     let admin = t.account(Role::Admin, None).await;
+    // `/` is the start page (src/web/pages).
     for path in [
-        "/",
         "/nope",
         "/api",
         "/api/v1",

@@ -1453,9 +1453,12 @@ fn agency_view(label: &str, r: &Reply) -> (String, String) {
                 .collect::<Vec<_>>()
                 .join("\n");
         }
-        // The share page names the response deadline's date.
-        let date = regex::Regex::new(r"until [A-Z][a-z]+ \d{1,2}, \d{4}").unwrap();
-        date.replace_all(&text, "until <date>").into_owned()
+        // The share page names the response deadline (a time) and its own link (the server's
+        // address and the share id).
+        let deadline = regex::Regex::new(r#"until <time datetime="[^"]*">[^<]*</time>"#).unwrap();
+        let text = deadline.replace_all(&text, "until <date>");
+        let link = regex::Regex::new(r"https?://[^/\s]+/r/[A-Za-z0-9_-]+").unwrap();
+        link.replace_all(&text, "<share link>").into_owned()
     } else {
         let mut v = r.body.clone();
         scrub(&mut v, None);

@@ -15,6 +15,7 @@ pub mod me;
 pub mod metrics;
 pub mod moderation;
 pub mod ops;
+pub mod pages;
 pub mod public;
 pub mod ranges;
 pub mod recordings;
@@ -188,6 +189,7 @@ pub fn router(state: AppState) -> Router {
     );
     let request_id = HeaderName::from_static("x-request-id");
     api_router
+        .merge(pages::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

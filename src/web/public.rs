@@ -3,7 +3,7 @@
 //! nothing about who else saw it or commented.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiPath;
+use super::pages::{self, Layout, PageError};
 use crate::domain::request::{Contact, is_open};
 use crate::store::RequestRecord;
 
@@ -83,20 +84,20 @@ fn public_view(r: RequestRecord, public_id: String, now: DateTime<Utc>) -> Publi
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+/// An error for a page route: a page for a browser, our JSON error shape for anyone else (API
+/// clients and tests that read `error.code`).
+fn page_error(e: impl Into<ApiError>, headers: &HeaderMap) -> Response {
+    let e: ApiError = e.into();
+    if pages::render::wants_html(headers) {
+        PageError::from(e).into_response()
+    } else {
+        e.into_response()
     }
-    out
+}
+
+#[derive(Serialize)]
+struct UnsubscribeView<'a> {
+    token: &'a str,
 }
 
 /// One-click unsubscribe (RFC 8058): turns the resident's community-request emails off.
@@ -104,13 +105,19 @@ pub fn escape_html(s: &str) -> String {
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody)))]
 pub async fn unsubscribe(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    state.app.unsubscribe_email(&token).await?;
-    Ok(html_page(
-        "Unsubscribed",
-        "<p>You will get no more emails about Community Requests. You can turn them back on in your settings.</p>",
-    ))
+) -> Response {
+    if let Err(e) = state.app.unsubscribe_email(&token).await {
+        return page_error(e, &headers);
+    }
+    let layout = Layout::public(&state, &headers, "Unsubscribed", "");
+    pages::render(
+        "unsubscribed.html",
+        &layout,
+        UnsubscribeView { token: &token },
+    )
+    .into_response()
 }
 
 /// The unsubscribe page: a GET changes nothing (mail scanners follow links), its button does.
@@ -119,22 +126,19 @@ pub async fn unsubscribe(
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody)))]
 pub async fn unsubscribe_page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    state.app.unsubscribe_target(&token).await?;
-    let body = format!(
-        "<p>Stop emails about Community Requests?</p>\n<form method=\"post\" action=\"/api/v1/unsubscribe/{}\">         <button type=\"submit\">Unsubscribe</button></form>",
-        escape_html(&token)
-    );
-    Ok(html_page("Unsubscribe", &body))
-}
-
-fn html_page(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title></head>\n<body>\n<main>\n{body}\n</main>\n</body></html>\n",
-        escape_html(title)
-    );
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+) -> Response {
+    if let Err(e) = state.app.unsubscribe_target(&token).await {
+        return page_error(e, &headers);
+    }
+    let layout = Layout::public(&state, &headers, "Unsubscribe", "");
+    pages::render(
+        "unsubscribe.html",
+        &layout,
+        UnsubscribeView { token: &token },
+    )
+    .into_response()
 }
 
 /// A published request by its share link.
@@ -148,45 +152,41 @@ pub async fn get(
     Ok(axum::Json(public_view(record, public_id, state.app.now())))
 }
 
-/// The share page: the request, and `tel:` and `mailto:` links to the investigator.
+#[derive(Serialize)]
+struct SharePage {
+    request: PublicRequest,
+    /// The area as GeoJSON text, for the map script (a `data-` attribute).
+    area_json: String,
+    /// The link to copy.
+    share_url: String,
+}
+
+/// The share page: the request, its area on a map, and `tel:` and `mailto:` links to the
+/// investigator. Public: it does not look the session up, so it shows everyone the same and
+/// records nothing about who opened it.
 #[utoipa::path(get, path = "/r/{public_id}", tag = "public", params(("public_id" = String, Path)),
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody)))]
 pub async fn page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiPath(public_id): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    let record = state.app.shared_request(&public_id).await?;
-    let v = public_view(record, public_id, state.app.now());
-    let status = if v.open_for_responses {
-        format!(
-            "Open for shared footage until {}.",
-            v.response_deadline
-                .map(|d| d.format("%B %-d, %Y").to_string())
-                .unwrap_or_default()
-        )
-    } else {
-        "Closed: no new footage is accepted, but you can still contact the investigator.".to_owned()
+) -> Response {
+    let record = match state.app.shared_request(&public_id).await {
+        Ok(r) => r,
+        Err(e) => return page_error(e, &headers),
     };
-    let e = escape_html;
-    let body = format!(
-        "<p><strong>Community Request</strong> from {agency}</p>\n<h1>{incident}</h1>\n\
-         <p>Footage wanted from {start} to {end} (UTC).</p>\n<p>{details}</p>\n<p>{status}</p>\n\
-         <h2>Contact the investigator</h2>\n<p>{name}<br>\
-         <a href=\"{tel}\">{phone}</a><br><a href=\"{mailto}\">{email}</a></p>",
-        agency = e(&v.agency_name),
-        incident = e(&v.incident_type.replace('_', " ")),
-        start = v.footage_start.format("%Y-%m-%d %H:%M"),
-        end = v.footage_end.format("%Y-%m-%d %H:%M"),
-        details = e(&v.details),
-        status = e(&status),
-        name = e(&v.investigator.name),
-        tel = e(&v.tel_link),
-        phone = e(&v.investigator.phone),
-        mailto = e(&v.mailto_link),
-        email = e(&v.investigator.email),
+    let share_url = format!("{}/r/{public_id}", state.app.settings.public_url);
+    let v = public_view(record, public_id, state.app.now());
+    let title = format!(
+        "{}: Community Request from {}",
+        pages::render::humanize(&v.incident_type),
+        v.agency_name
     );
-    Ok(html_page(
-        &format!("Community Request from {}", v.agency_name),
-        &body,
-    ))
+    let layout = Layout::public(&state, &headers, &title, "");
+    let view = SharePage {
+        area_json: v.area.to_string(),
+        share_url,
+        request: v,
+    };
+    pages::render("share.html", &layout, view).into_response()
 }
