@@ -104,6 +104,18 @@ fn run() -> Result<(), BoxError> {
         let rel = relative(&own, &file)?;
         assets.push((rel, file));
     }
+    // The generated code names files relative to `env!("CARGO_MANIFEST_DIR")` and
+    // `env!("OUT_DIR")`, never by the absolute path this script saw: a target folder shared
+    // by two checkouts must not compile one checkout's files into the other.
+    let at = |file: &Path| -> Result<String, BoxError> {
+        for (var, dir) in [("OUT_DIR", &out), ("CARGO_MANIFEST_DIR", &root)] {
+            if let Ok(rel) = file.strip_prefix(dir) {
+                let rel = rel.to_str().ok_or("a non-UTF-8 file name")?;
+                return Ok(format!("concat!(env!({var:?}), {:?})", format!("/{rel}")));
+            }
+        }
+        Err(format!("{} is outside the crate and OUT_DIR", file.display()).into())
+    };
     assets.sort();
 
     // The version: FNV-1a over every path and content. Stable across builds of the same files.
@@ -123,9 +135,9 @@ fn run() -> Result<(), BoxError> {
         write_if_changed(&gz, &gzip(&bytes)?)?;
         writeln!(
             listing,
-            "    ({path:?}, include_bytes!({:?}), include_bytes!({:?})),",
-            file.display().to_string(),
-            gz.display().to_string()
+            "    ({path:?}, include_bytes!({}), include_bytes!({})),",
+            at(file)?,
+            at(&gz)?
         )?;
     }
     listing.push_str("];\n");
@@ -142,11 +154,7 @@ fn run() -> Result<(), BoxError> {
     templates.push_str("pub static TEMPLATES: &[(&str, &str)] = &[\n");
     for file in files_under(&templates_dir)? {
         let name = relative(&templates_dir, &file)?;
-        writeln!(
-            templates,
-            "    ({name:?}, include_str!({:?})),",
-            file.display().to_string()
-        )?;
+        writeln!(templates, "    ({name:?}, include_str!({})),", at(&file)?)?;
     }
     templates.push_str("];\n");
     write_if_changed(&out.join("templates.rs"), templates.as_bytes())?;
