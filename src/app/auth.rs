@@ -43,59 +43,17 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Work for the password thread.
-type PasswordJob = Box<dyn FnOnce() + Send>;
-
-/// Runs `job` on the one thread that does Argon2 work, off the async threads. Argon2id takes
-/// 19 MiB per hash; on one thread that memory is reused, where on the blocking pool every thread
-/// kept its own (the server's memory grew by 19 MiB per thread that ever checked a password).
-/// Logins queue behind each other, at about 20 ms each in a release build.
-async fn on_password_thread<T: Send + 'static>(
-    job: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    static JOBS: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<PasswordJob>>> =
-        std::sync::OnceLock::new();
-    let jobs = JOBS.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<PasswordJob>();
-        let spawned = std::thread::Builder::new()
-            .name("argon2".into())
-            .spawn(move || {
-                for job in rx {
-                    job();
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the password thread");
-        }
-        std::sync::Mutex::new(tx)
-    });
-    let (done, result) = tokio::sync::oneshot::channel();
-    let sent = jobs
-        .lock()
-        .map_err(|_| {
-            AppError::Internal(anyhow::anyhow!("the password thread's queue is poisoned"))
-        })?
-        .send(Box::new(move || {
-            let _ = done.send(job());
-        }));
-    if sent.is_err() {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "the password thread has stopped"
-        )));
-    }
-    result
-        .await
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("the password thread dropped a job")))
-}
-
 async fn verify_password(password: String, phc: String) -> Result<bool> {
-    on_password_thread(move || password::verify(&password, &phc)).await
+    tokio::task::spawn_blocking(move || password::verify(&password, &phc))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
-/// Hashes a new password on the password thread.
+/// Hashes a new password off the async threads.
 pub(crate) async fn hash_password(password: String) -> Result<String> {
-    on_password_thread(move || password::hash(&password))
-        .await?
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
         .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2: {e}")))
 }
 
