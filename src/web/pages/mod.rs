@@ -50,12 +50,16 @@
 //! Public pages (the share page, the transparency and privacy pages) never look the session
 //! up: they show everyone the same, and leave no trace of who read them.
 
+mod admin;
+mod agency;
 pub mod assets;
 mod csrf;
 mod home;
 mod info;
 mod login;
+mod moderation;
 pub mod render;
+mod resident;
 mod session;
 
 pub use render::{Layout, PageError, render};
@@ -80,9 +84,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/mfa/confirm", post(login::mfa_confirm))
         .route("/home", get(home::home))
-        .route("/feed", get(home::resident_page))
-        .route("/agency", get(home::agency_page))
-        .route("/moderation", get(home::moderation_page))
-        .route("/admin", get(home::admin_page))
         .route("/assets/{version}/{*path}", get(assets::get))
+        // Each area owns its pages, in its own module.
+        .merge(resident::router())
+        .merge(agency::router())
+        .merge(moderation::router())
+        .merge(admin::router())
 }

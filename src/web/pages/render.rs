@@ -166,6 +166,23 @@ fn nav(role: Option<Role>, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = Vec::new();
     if let Some(role) = role {
         items.push(home_for(role));
+        items.extend_from_slice(match role {
+            Role::Resident => &[
+                ("/cameras", "My cameras"),
+                ("/shares", "My shares"),
+                ("/settings", "Settings"),
+            ][..],
+            Role::Investigator => &[("/agency/requests/new", "New request")][..],
+            Role::AgencyAdmin => &[
+                ("/agency/requests/new", "New request"),
+                ("/agency/team", "Team"),
+            ][..],
+            Role::Moderator => &[][..],
+            Role::Admin => &[
+                ("/admin/moderators", "Moderators"),
+                ("/admin/audit", "Audit log"),
+            ][..],
+        });
     }
     items.push(("/transparency", "Transparency"));
     items.push(("/privacy", "Privacy"));
