@@ -53,6 +53,7 @@
 mod admin;
 mod agency;
 pub mod assets;
+mod cameras;
 mod csrf;
 mod home;
 mod info;
@@ -61,6 +62,7 @@ mod moderation;
 pub mod render;
 mod resident;
 mod session;
+mod settings;
 
 pub use render::{Layout, PageError, render};
 pub use session::has_session_cookie;
@@ -87,6 +89,8 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{version}/{*path}", get(assets::get))
         // Each area owns its pages, in its own module.
         .merge(resident::router())
+        .merge(cameras::router())
+        .merge(settings::router())
         .merge(agency::router())
         .merge(moderation::router())
         .merge(admin::router())
