@@ -182,6 +182,7 @@ async fn seed(data_dir: &Path) -> (String, [String; 3]) {
                 jurisdiction: &jurisdiction,
                 verified: true,
                 evidence_enabled: true,
+                time_zone: "UTC",
             },
             now,
         )

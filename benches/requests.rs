@@ -120,6 +120,7 @@ async fn seed_requests(db: &Db, n: u64) -> Vec<String> {
                 jurisdiction: &jurisdiction,
                 verified: true,
                 evidence_enabled: true,
+                time_zone: "UTC",
             },
             now,
         )

@@ -477,6 +477,7 @@ async fn load(db: &Db, data: &Data, hash: &str) -> Duration {
                 jurisdiction: &jurisdiction,
                 verified: true,
                 evidence_enabled: true,
+                time_zone: "UTC",
             },
             now,
         )

@@ -295,6 +295,63 @@ async fn unknown_kind_and_empty_name_answer_422_naming_the_field() {
 }
 
 #[tokio::test]
+async fn an_agency_keeps_its_time_zone_and_unknown_zones_answer_422() {
+    common::announce("an_agency_keeps_its_time_zone_and_unknown_zones_answer_422");
+    let t = TestApp::start().await;
+    let admin = t.account(Role::Admin, None).await;
+
+    // Without one, the zone is UTC.
+    let r = t
+        .post(
+            "/api/v1/agencies",
+            Some(&admin.token),
+            agency_body("Riverton Police Department", common::riverton()),
+        )
+        .await;
+    r.expect(201, None);
+    assert_eq!(r.body["time_zone"], "UTC");
+    let path = format!("/api/v1/agencies/{}", r.body["id"].as_str().unwrap());
+
+    let mut body = agency_body("Eastside Fire", eastside());
+    body["time_zone"] = json!("Mars/Olympus_Mons");
+    assert_invalid(
+        &t.post("/api/v1/agencies", Some(&admin.token), body.clone())
+            .await,
+        "time_zone",
+    );
+    body["time_zone"] = json!("America/Los_Angeles");
+    let r = t.post("/api/v1/agencies", Some(&admin.token), body).await;
+    r.expect(201, None);
+    assert_eq!(r.body["time_zone"], "America/Los_Angeles");
+
+    // A change is checked the same way, and a bad one changes nothing.
+    let bad = t
+        .call(
+            "PATCH",
+            &path,
+            Some(&admin.token),
+            Some(json!({"time_zone": "Europe/Atlantis"})),
+        )
+        .await;
+    assert_invalid(&bad, "time_zone");
+    let r = t
+        .call(
+            "PATCH",
+            &path,
+            Some(&admin.token),
+            Some(json!({"time_zone": "America/Chicago"})),
+        )
+        .await;
+    r.expect(200, None);
+    assert_eq!(r.body["time_zone"], "America/Chicago");
+    assert_eq!(
+        t.get(&path, Some(&admin.token)).await.body["time_zone"],
+        "America/Chicago"
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn patch_verifies_and_enables_evidence_and_refuses_bad_changes() {
     common::announce("patch_verifies_and_enables_evidence_and_refuses_bad_changes");
     let t = TestApp::start().await;

@@ -1352,6 +1352,7 @@ async fn a_kill_9_during_delivery_and_a_restart_notify_every_resident_once_per_c
                 jurisdiction: &jurisdiction,
                 verified: true,
                 evidence_enabled: true,
+                time_zone: "UTC",
             },
             now,
         )

@@ -4,6 +4,7 @@ use super::{App, AppError, Principal, Result, STAFF};
 use crate::domain::Role;
 use crate::domain::area::{self, Shape};
 use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::local_time;
 use crate::domain::validation::Problems;
 use crate::store::{AgencyChanges, AgencyRecord, NewAgency};
 
@@ -23,6 +24,8 @@ pub struct AgencyInput {
     pub verified: bool,
     /// Evidence account enabled now.
     pub evidence_enabled: bool,
+    /// IANA time zone name; `None` is UTC.
+    pub time_zone: Option<String>,
 }
 
 /// A change to an agency; absent fields stay as they are.
@@ -36,6 +39,8 @@ pub struct AgencyUpdate {
     pub verified: Option<bool>,
     /// Enable or disable the evidence account.
     pub evidence_enabled: Option<bool>,
+    /// New IANA time zone name.
+    pub time_zone: Option<String>,
 }
 
 impl App {
@@ -54,6 +59,16 @@ impl App {
             "jurisdiction",
             area::parse(&input.jurisdiction, Shape::PolygonOrMulti).map(|_| ()),
         );
+        let time_zone = input
+            .time_zone
+            .as_deref()
+            .unwrap_or(local_time::DEFAULT_TIME_ZONE);
+        p.check(
+            "time_zone",
+            local_time::zone(time_zone)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
         p.finish("invalid_input", "The agency is not valid")?;
         let agency = self
             .db
@@ -64,6 +79,7 @@ impl App {
                     jurisdiction: &input.jurisdiction,
                     verified: input.verified,
                     evidence_enabled: input.evidence_enabled,
+                    time_zone: time_zone.trim(),
                 },
                 self.now(),
             )
@@ -101,12 +117,19 @@ impl App {
                 area::parse(j, Shape::PolygonOrMulti).map(|_| ()),
             );
         }
+        if let Some(z) = &update.time_zone {
+            p.check(
+                "time_zone",
+                local_time::zone(z).map(|_| ()).map_err(|e| e.to_string()),
+            );
+        }
         p.finish("invalid_input", "The change is not valid")?;
         let changes = AgencyChanges {
             name: update.name.map(|n| n.trim().to_owned()),
             jurisdiction: update.jurisdiction,
             verified: update.verified,
             evidence_enabled: update.evidence_enabled,
+            time_zone: update.time_zone.map(|z| z.trim().to_owned()),
         };
         let agency = self
             .db
@@ -125,6 +148,9 @@ impl App {
         }
         if changes.jurisdiction.is_some() {
             parts.push("jurisdiction".into());
+        }
+        if let Some(z) = &changes.time_zone {
+            parts.push(format!("time_zone={z}"));
         }
         self.audit(who.audit_entry(
             AuditAction::AgencyUpdate,

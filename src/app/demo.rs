@@ -232,6 +232,7 @@ impl App {
                     jurisdiction: &jurisdiction,
                     verified: true,
                     evidence_enabled: true,
+                    time_zone: "America/Los_Angeles",
                 },
                 now,
             )

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod export;
 pub mod geo_index;
 pub mod guidelines;
+pub mod local_time;
 pub mod lockout;
 pub mod merkle;
 pub mod mfa;

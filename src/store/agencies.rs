@@ -21,6 +21,8 @@ pub struct AgencyRecord {
     pub verified: bool,
     /// Its evidence account is enabled.
     pub evidence_enabled: bool,
+    /// IANA time zone name: the investigator's pages show and take times in it.
+    pub time_zone: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -38,6 +40,8 @@ pub struct NewAgency<'a> {
     pub verified: bool,
     /// Evidence account enabled at creation.
     pub evidence_enabled: bool,
+    /// Validated IANA time zone name.
+    pub time_zone: &'a str,
 }
 
 /// Changes to an agency; `None` leaves a field as it is.
@@ -51,11 +55,13 @@ pub struct AgencyChanges {
     pub verified: Option<bool>,
     /// New evidence account state.
     pub evidence_enabled: Option<bool>,
+    /// New validated time zone.
+    pub time_zone: Option<String>,
 }
 
 macro_rules! agency_columns {
     () => {
-        "id, name, kind, jurisdiction, verified, evidence_enabled, created_at"
+        "id, name, kind, jurisdiction, verified, evidence_enabled, time_zone, created_at"
     };
 }
 
@@ -69,6 +75,7 @@ fn from_row(row: &AnyRow) -> Result<AgencyRecord> {
             .map_err(|e| StoreError::Corrupt(format!("jurisdiction: {e}")))?,
         verified: flag(row, "verified")?,
         evidence_enabled: flag(row, "evidence_enabled")?,
+        time_zone: row.try_get("time_zone")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
     })
 }
@@ -82,8 +89,8 @@ impl Db {
     ) -> Result<AgencyRecord> {
         let id = super::new_id();
         sqlx::query(
-            "INSERT INTO agencies (id, name, kind, jurisdiction, verified, evidence_enabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO agencies (id, name, kind, jurisdiction, verified, evidence_enabled, time_zone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(&id)
         .bind(new.name)
@@ -91,6 +98,7 @@ impl Db {
         .bind(new.jurisdiction.to_string())
         .bind(new.verified)
         .bind(new.evidence_enabled)
+        .bind(new.time_zone)
         .bind(ts(now))
         .execute(&self.pool)
         .await?;
@@ -134,12 +142,13 @@ impl Db {
         sqlx::query(
             "UPDATE agencies SET name = COALESCE($1, name), jurisdiction = COALESCE($2, jurisdiction), \
              verified = COALESCE($3, verified), evidence_enabled = COALESCE($4, evidence_enabled), \
-             updated_at = $5 WHERE id = $6",
+             time_zone = COALESCE($5, time_zone), updated_at = $6 WHERE id = $7",
         )
         .bind(changes.name.as_deref())
         .bind(changes.jurisdiction.as_ref().map(|j| j.to_string()))
         .bind(changes.verified)
         .bind(changes.evidence_enabled)
+        .bind(changes.time_zone.as_deref())
         .bind(ts(now))
         .bind(id)
         .execute(&self.pool)

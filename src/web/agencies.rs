@@ -31,6 +31,9 @@ pub struct CreateAgencyBody {
     /// Evidence account enabled now.
     #[serde(default)]
     pub evidence_enabled: bool,
+    /// IANA time zone name, e.g. `America/Los_Angeles` (default `UTC`): the investigator's
+    /// pages show and take times in it.
+    pub time_zone: Option<String>,
 }
 
 /// Changes to an agency; omitted fields stay as they are.
@@ -46,6 +49,8 @@ pub struct UpdateAgencyBody {
     pub verified: Option<bool>,
     /// Enable or disable the evidence account.
     pub evidence_enabled: Option<bool>,
+    /// New IANA time zone name.
+    pub time_zone: Option<String>,
 }
 
 /// An agency.
@@ -64,6 +69,8 @@ pub struct AgencyView {
     pub verified: bool,
     /// Evidence account enabled.
     pub evidence_enabled: bool,
+    /// IANA time zone name.
+    pub time_zone: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -77,6 +84,7 @@ impl From<AgencyRecord> for AgencyView {
             jurisdiction: a.jurisdiction,
             verified: a.verified,
             evidence_enabled: a.evidence_enabled,
+            time_zone: a.time_zone,
             created_at: a.created_at,
         }
     }
@@ -128,6 +136,7 @@ pub async fn create(
                 jurisdiction: body.jurisdiction,
                 verified: body.verified,
                 evidence_enabled: body.evidence_enabled,
+                time_zone: body.time_zone,
             },
         )
         .await?;
@@ -171,6 +180,7 @@ pub async fn update(
         jurisdiction: body.jurisdiction,
         verified: body.verified,
         evidence_enabled: body.evidence_enabled,
+        time_zone: body.time_zone,
     };
     Ok(axum::Json(
         state.app.update_agency(&who, &id, update).await?.into(),

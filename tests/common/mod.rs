@@ -377,6 +377,7 @@ impl TestApp {
                     jurisdiction: &jurisdiction,
                     verified,
                     evidence_enabled,
+                    time_zone: "America/Los_Angeles",
                 },
                 chrono::Utc::now(),
             )
