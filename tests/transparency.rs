@@ -958,3 +958,65 @@ async fn verify_log_checks_the_running_log_and_catches_a_rewritten_entry() {
     assert_eq!(after, saved);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn log_entries_are_listed_newest_first_by_page_and_found_by_id_agency_or_incident() {
+    common::announce(
+        "log_entries_are_listed_newest_first_by_page_and_found_by_id_agency_or_incident",
+    );
+    let t = TestApp::start().await;
+    let riverton = cast(&t, "Riverton Police Department").await;
+    let fire = cast(&t, "Eastside 100% Fire_Rescue").await;
+    let mut published = Vec::new();
+    for (c, n) in [(&riverton, 1), (&fire, 2), (&riverton, 3), (&fire, 4)] {
+        let id = id_of(&create(&t, c, n).await);
+        published.push(approve(&t, c, &id).await);
+    }
+    let app = t.app();
+    let indexes = |rows: &[(u64, String)]| rows.iter().map(|r| r.0).collect::<Vec<_>>();
+
+    // Everything, newest first, a page at a time.
+    let all = app.log_entries("", None, 10).await.unwrap();
+    assert_eq!(indexes(&all), [3, 2, 1, 0]);
+    assert_eq!(all[0].1, entry(&t, 3).await, "the entry exactly as hashed");
+    let first = app.log_entries("", None, 2).await.unwrap();
+    assert_eq!(indexes(&first), [3, 2]);
+    let next = app.log_entries("", Some(2), 2).await.unwrap();
+    assert_eq!(indexes(&next), [1, 0]);
+    assert!(app.log_entries("", Some(0), 2).await.unwrap().is_empty());
+
+    // By agency, case-insensitively; `%` and `_` are letters, not wildcards.
+    let by_agency = app.log_entries("riverton police", None, 10).await.unwrap();
+    assert_eq!(indexes(&by_agency), [2, 0]);
+    assert_eq!(
+        indexes(&app.log_entries("100% fire_", None, 10).await.unwrap()),
+        [3, 1]
+    );
+    assert!(app.log_entries("100_", None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        indexes(&app.log_entries("%", None, 10).await.unwrap()),
+        [3, 1]
+    );
+    // By request id and by share link id.
+    let id = published[1]["id"].as_str().unwrap();
+    let public_id = published[1]["public_id"].as_str().unwrap();
+    assert_eq!(indexes(&app.log_entries(id, None, 10).await.unwrap()), [1]);
+    assert_eq!(
+        indexes(&app.log_entries(public_id, None, 10).await.unwrap()),
+        [1]
+    );
+    // By incident type, as a code or in words.
+    let incident = published[0]["incident_type"].as_str().unwrap().to_owned();
+    let in_words = incident.replace('_', " ").to_uppercase();
+    assert_eq!(
+        indexes(&app.log_entries(&in_words, None, 10).await.unwrap()).len(),
+        4
+    );
+    assert!(
+        app.log_entries("arson-xyz", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    t.stop().await;
+}

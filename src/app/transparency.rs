@@ -69,6 +69,22 @@ impl App {
             .ok_or(AppError::NotFound("log entry"))
     }
 
+    /// Up to `limit` log entries older than index `before` (all with `None`), newest first,
+    /// as (index, entry), filtered by `search`: a request id, a share link id, or part of an
+    /// agency's name or of an incident type.
+    pub async fn log_entries(
+        &self,
+        search: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, String)>> {
+        let before = match before {
+            Some(b) => b,
+            None => self.db.log_size().await?,
+        };
+        Ok(self.db.log_entries(search, before, limit).await?)
+    }
+
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Proof> {
         let current = self.db.log_size().await?;

@@ -87,6 +87,55 @@ impl Db {
                 .await?,
         )
     }
+
+    /// Up to `limit` log entries older than index `before`, newest first: (index, entry).
+    /// With a `search`, only the entries whose request id or share link id is `search`, or
+    /// whose agency's name or incident type contains it (case-insensitive).
+    pub async fn log_entries(
+        &self,
+        search: &str,
+        before: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, String)>> {
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        let needle = search.trim().to_lowercase();
+        // `%` and `_` typed in a search are letters, not wildcards.
+        let like = |text: &str| {
+            format!(
+                "%{}%",
+                text.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        };
+        let pattern = like(&needle);
+        // Incident types are codes (`package_theft`); people type "package theft".
+        let incident_pattern = like(&needle.replace(' ', "_"));
+        let rows = sqlx::query(
+            "SELECT e.idx, e.entry FROM transparency_entries e \
+             JOIN community_requests r ON r.id = e.request_id \
+             JOIN agencies a ON a.id = r.agency_id \
+             WHERE e.idx < $1 AND ($2 = '' OR r.id = $3 OR r.public_id = $3 \
+               OR LOWER(a.name) LIKE $4 ESCAPE '\\' OR LOWER(r.incident_type) LIKE $5 ESCAPE '\\') \
+             ORDER BY e.idx DESC LIMIT $6",
+        )
+        .bind(before)
+        .bind(&needle)
+        .bind(search.trim())
+        .bind(&pattern)
+        .bind(&incident_pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let idx: i64 = row.try_get("idx")?;
+                let idx = u64::try_from(idx)
+                    .map_err(|_| StoreError::Corrupt("log entry index".into()))?;
+                Ok((idx, row.try_get("entry")?))
+            })
+            .collect()
+    }
 }
 
 impl Tx {

@@ -55,9 +55,6 @@ pub struct TransparencyQuery {
 
 /// Entries shown per page.
 const PAGE: usize = 25;
-/// Entries read per search. The log is read one entry at a time through `App::log_entry`;
-/// past this a search says how far back it looked.
-const SCAN: u64 = 2000;
 
 /// One published request as the log holds it.
 #[derive(Debug, Serialize)]
@@ -166,8 +163,6 @@ struct TransparencyView {
     entries: Vec<EntryRow>,
     /// The link to older matches, when there are some.
     older_href: Option<String>,
-    /// How many entries a search read, when it stopped before the start of the log.
-    scanned_only: Option<u64>,
     report: Vec<ReportLine>,
     bars: Vec<Bar>,
     chart_height: u32,
@@ -201,40 +196,15 @@ pub async fn transparency_page(
     };
 
     let q = query.q.trim().to_owned();
-    let needle = q.to_lowercase();
-    // A share link's id names the request whose id the log holds.
-    let shared_id = if q.is_empty() {
-        None
-    } else {
-        app.shared_request(&q).await.ok().map(|r| r.id)
-    };
-    let matches = |row: &EntryRow| {
-        needle.is_empty()
-            || row.id.eq_ignore_ascii_case(&q)
-            || shared_id.as_deref() == Some(row.id.as_str())
-            || row.agency.to_lowercase().contains(&needle)
-    };
-    let start = query.before.unwrap_or(size).min(size);
-    let mut entries = Vec::new();
-    let mut older = None;
-    let mut scanned = 0_u64;
-    let mut index = start;
-    while index > 0 && scanned < SCAN {
-        index -= 1;
-        scanned += 1;
-        let text = app.log_entry(index).await?;
-        let Some(row) = entry_row(index, &text) else {
-            continue;
-        };
-        if matches(&row) {
-            if entries.len() == PAGE {
-                older = entries.last().map(|r: &EntryRow| r.index);
-                break;
-            }
-            entries.push(row);
-        }
-    }
-    let scanned_only = (older.is_none() && index > 0 && !needle.is_empty()).then_some(scanned);
+    let before = query.before.map(|b| b.min(size)).unwrap_or(size);
+    // One more than a page tells whether there are older matches.
+    let mut found = app.log_entries(&q, Some(before), PAGE as u32 + 1).await?;
+    let older = (found.len() > PAGE).then(|| found[PAGE - 1].0);
+    found.truncate(PAGE);
+    let entries: Vec<EntryRow> = found
+        .iter()
+        .filter_map(|(index, text)| entry_row(*index, text))
+        .collect();
 
     let report = app.transparency_report().await?;
     let bars = bars(&report);
@@ -259,7 +229,6 @@ pub async fn transparency_page(
         q,
         entries,
         older_href,
-        scanned_only,
         report,
         bars,
         chart_height,
