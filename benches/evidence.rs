@@ -15,26 +15,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use canvass::app::App;
-use canvass::config::Settings;
-use canvass::domain::Role;
-use canvass::store::{NewAgency, NewUser};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
+use support::{HOME, json_call, login, median, seed, start_server, temp_dir};
 
 const ROUNDS: usize = 3;
 const CHUNK: usize = 8 << 20;
-const PASSWORD: &str = "tandem-otter-lantern-42";
-/// A home and camera inside the demo city, and a request area around them.
-const HOME: (f64, f64) = (45.515, -122.66);
 
 fn env_mib(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -43,32 +39,12 @@ fn env_mib(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("canvass-bench-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn mbps(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 /// Peak resident set size (`VmHWM`) of a process, KiB.
@@ -110,145 +86,6 @@ fn make_clip(path: &Path, len: u64) {
         left -= n as u64;
     }
     f.flush().unwrap();
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_server(client: &reqwest::Client, data_dir: &Path) -> Server {
-    let port = free_port();
-    let log = data_dir.join("server.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_canvass"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .env("CANVASS_REQUIRE_STAFF_MFA", "false")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("spawn canvass");
-    let mut server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    };
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
-            && r.status().is_success()
-        {
-            return server;
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!(
-                "the server stopped ({status}): {}",
-                std::fs::read_to_string(&server.log).unwrap_or_default()
-            );
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "server not healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Accounts made straight in the database before the server starts.
-async fn seed(data_dir: &Path) -> (String, [String; 3]) {
-    let app = App::open(Settings::for_data_dir(data_dir)).await.unwrap();
-    let now = Utc::now();
-    let jurisdiction = json!({"type": "Polygon", "coordinates": [[[-122.69, 45.50], [-122.63, 45.50], [-122.63, 45.53], [-122.69, 45.53], [-122.69, 45.50]]]});
-    let agency = app
-        .db
-        .insert_agency(
-            &NewAgency {
-                name: "Riverton Police Department",
-                kind: "law_enforcement",
-                jurisdiction: &jurisdiction,
-                verified: true,
-                evidence_enabled: true,
-                time_zone: "UTC",
-            },
-            now,
-        )
-        .await
-        .unwrap()
-        .id;
-    let hash = canvass::domain::password::hash(PASSWORD).unwrap();
-    let mut emails = Vec::new();
-    for (role, agency_id, email) in [
-        (
-            Role::Investigator,
-            Some(agency.as_str()),
-            "investigator@bench.example",
-        ),
-        (Role::Moderator, None, "moderator@bench.example"),
-        (Role::Resident, None, "resident@bench.example"),
-    ] {
-        let resident = role == Role::Resident;
-        app.db
-            .insert_user(
-                &NewUser {
-                    email,
-                    password_hash: &hash,
-                    role,
-                    agency_id,
-                    display_name: Some("Bench Person"),
-                    home_address: resident.then_some("1200 Elm St, Riverton, OR 97214"),
-                    home: resident.then_some(HOME),
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        emails.push(email.to_owned());
-    }
-    app.db.close().await;
-    (agency, emails.try_into().unwrap())
-}
-
-async fn json_call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut req = client.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
-    let r = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    v["token"].as_str().expect("login token").to_owned()
 }
 
 /// Uploads `path` through tus in 8 MiB chunks with a device token; the recording's id.

@@ -474,7 +474,7 @@ async fn every_page_is_light_clean_and_fits_a_phone() {
         return t.stop().await;
     };
     let s = staff(&t).await;
-    let (_, public_id) = publish(&t, &s, valid_request("BROWSER-2")).await;
+    let (request_id, public_id) = publish(&t, &s, valid_request("BROWSER-2")).await;
     let resident = t.resident_at(HOME.0, HOME.1).await;
     let unsubscribe =
         canvass::domain::cursor::seal(&t.app().cursor_key, "unsubscribe", &resident.id);
@@ -525,15 +525,78 @@ async fn every_page_is_light_clean_and_fits_a_phone() {
     b.open("/login").await;
     sign_in(&b, &resident.email, PASSWORD, "").await;
     b.wait_for_path("/feed").await;
-    b.assert_clean("feed", &[]).await;
-    measured.push(Measured {
-        page: "Feed (resident, placeholder)",
-        path: "/feed".into(),
-        weight: b.weight().await,
-    });
-    b.window(390, 844).await;
-    b.open("/feed").await;
-    b.assert_clean("feed (phone)", &[]).await;
+
+    // Every signed-in page, as its role sees it, with a feed of 20 requests.
+    for n in 3..=21 {
+        publish(&t, &s, valid_request(&format!("BROWSER-{n}"))).await;
+    }
+    let admin = t.account(Role::Admin, None).await;
+    let agency_admin = t.account(Role::AgencyAdmin, Some(&s.agency)).await;
+    common::requests::create(&t, &s.investigator, valid_request("BROWSER-PENDING")).await;
+    let signed_in: Vec<(&'static str, String, &str)> = vec![
+        (
+            "Feed (resident, 20 requests)",
+            "/feed".into(),
+            &resident.token,
+        ),
+        (
+            "Request (resident)",
+            format!("/requests/{request_id}"),
+            &resident.token,
+        ),
+        (
+            "Choose videos to share",
+            format!("/requests/{request_id}/share"),
+            &resident.token,
+        ),
+        ("My shares", "/shares".into(), &resident.token),
+        ("My cameras", "/cameras".into(), &resident.token),
+        ("Settings", "/settings".into(), &resident.token),
+        ("Agency requests", "/agency".into(), &s.investigator.token),
+        (
+            "New community request",
+            "/agency/requests/new".into(),
+            &s.investigator.token,
+        ),
+        (
+            "Request (agency)",
+            format!("/agency/requests/{request_id}"),
+            &s.investigator.token,
+        ),
+        (
+            "Team (agency admin)",
+            "/agency/team".into(),
+            &agency_admin.token,
+        ),
+        ("Moderation queue", "/moderation".into(), &s.moderator.token),
+        ("Agencies (admin)", "/admin".into(), &admin.token),
+        (
+            "New agency (admin)",
+            "/admin/agencies/new".into(),
+            &admin.token,
+        ),
+        (
+            "Moderators (admin)",
+            "/admin/moderators".into(),
+            &admin.token,
+        ),
+        ("Audit log (admin)", "/admin/audit".into(), &admin.token),
+    ];
+    for (page, path, token) in &signed_in {
+        b.use_session(token).await;
+        b.window(1200, 900).await;
+        b.open(path).await;
+        b.assert_clean(page, &[]).await;
+        let weight = b.weight().await;
+        b.window(390, 844).await;
+        b.open(path).await;
+        b.assert_clean(&format!("{page} (phone)"), &[]).await;
+        measured.push(Measured {
+            page,
+            path: path.clone(),
+            weight,
+        });
+    }
 
     let mut table = String::from(
         "# Page sizes\n\nEach page as a first visit transfers it, map tiles excluded: the HTML and every file it \
@@ -543,11 +606,11 @@ async fn every_page_is_light_clean_and_fits_a_phone() {
     );
     for m in &measured {
         let shown_path = if m.path.starts_with("/r/") {
-            "/r/{public_id}"
+            "/r/{public_id}".to_owned()
         } else if m.path.starts_with("/api/v1/unsubscribe/") {
-            "/api/v1/unsubscribe/{token}"
+            "/api/v1/unsubscribe/{token}".to_owned()
         } else {
-            m.path.as_str()
+            m.path.replace(&request_id, "{id}")
         };
         table.push_str(&format!(
             "| {} | `{}` | {} | {:.1} KB | {:.1} KB |\n",

@@ -237,3 +237,11 @@ impl App {
         self.audit(entry).await
     }
 }
+
+impl App {
+    /// Every moderator account, oldest first, disabled ones included (platform admins only).
+    pub async fn list_moderators(&self, who: &Principal) -> Result<Vec<UserRecord>> {
+        self.require_role(who, &[Role::Admin], "moderators").await?;
+        Ok(self.db.users_with_role(Role::Moderator).await?)
+    }
+}

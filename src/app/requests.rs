@@ -352,3 +352,23 @@ impl App {
             .collect())
     }
 }
+
+impl App {
+    /// Validates a draft exactly as [`App::create_request`] does and answers it with the
+    /// automated pre-screen's findings, storing nothing: the "Check" step of the new-request
+    /// page, so the investigator sees what the moderator will see before submitting. (The
+    /// investigation code's uniqueness is checked only on submission.)
+    pub async fn check_request(
+        &self,
+        who: &Principal,
+        draft: &Draft,
+    ) -> Result<(ValidRequest, Vec<guidelines::Finding>)> {
+        let (_, valid) = self.validate_draft(who, draft).await?;
+        let ctx = ScreenContext {
+            ongoing_threat: valid.ongoing_threat,
+            privacy_exempt_incident: valid.incident_type.is_privacy_exempt(),
+        };
+        let findings = guidelines::screen(&valid.details, &ctx);
+        Ok((valid, findings))
+    }
+}

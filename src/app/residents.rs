@@ -281,3 +281,11 @@ impl App {
         Ok((record, comment))
     }
 }
+
+impl App {
+    /// Where the resident's home is (latitude, longitude): the camera page centres its map
+    /// there. Residents only.
+    pub async fn home_location(&self, who: &Principal) -> Result<(f64, f64)> {
+        self.resident_home(who).await
+    }
+}

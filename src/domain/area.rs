@@ -4,6 +4,7 @@
 //! because converting to `geo` types closes open rings silently and would hide the mistake.
 
 use geo::line_intersection::LineIntersection;
+use geo::orient::{Direction, Orient};
 use geo::sweep::Cross;
 use geo::{Contains, Coord, Intersections, Intersects, Line, LineString, MultiPolygon, Polygon};
 use geojson::{Geometry, GeometryValue, PolygonType, Position};
@@ -60,7 +61,10 @@ pub fn parse(value: &serde_json::Value, shape: Shape) -> Result<MultiPolygon<f64
     }
     let multi = MultiPolygon(out);
     check_simple(&multi).map_err(|problem| format!("is not a valid area: {problem}"))?;
-    Ok(multi)
+    // RFC 7946 asks for counter-clockwise exterior rings but tells parsers not to refuse the
+    // other winding, and map tools draw either. Geodesic area reads a clockwise ring as the
+    // rest of the Earth, so every area is put in the standard winding here.
+    Ok(multi.orient(Direction::Default))
 }
 
 /// One segment of a ring, with where it sits, for the sweep.

@@ -737,6 +737,25 @@ mod tests {
     }
 
     #[test]
+    fn a_clockwise_area_measures_the_same_as_a_counter_clockwise_one() {
+        // Map tools draw either winding; a clockwise ring must not read as the rest of the
+        // Earth.
+        let mut d = draft();
+        d.area = square(-122.67, 45.51, 0.006);
+        let ccw = validate(&d, &jurisdiction(), now(), &RequestLimits::default())
+            .expect("valid")
+            .area_sq_mi;
+        let ring = d.area["coordinates"][0].as_array().expect("ring").clone();
+        let reversed: Vec<_> = ring.into_iter().rev().collect();
+        d.area = json!({"type": "Polygon", "coordinates": [reversed]});
+        let cw = validate(&d, &jurisdiction(), now(), &RequestLimits::default())
+            .expect("valid")
+            .area_sq_mi;
+        assert!((cw - ccw).abs() < 1e-9, "{cw} vs {ccw}");
+        assert!(cw > 0.025 && cw < 0.5, "{cw}");
+    }
+
+    #[test]
     fn area_outside_the_jurisdiction_has_its_own_code() {
         let mut d = draft();
         d.area = square(-122.62, 45.51, 0.006);

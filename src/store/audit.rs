@@ -95,3 +95,82 @@ impl Db {
             .collect()
     }
 }
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Db {
+    /// Entries newest first, before entry `before`, narrowed by each filter given: `actor`
+    /// (part of the actor's email, or the actor's id), `action` (exact), `target` (part of
+    /// it), and `range` (from, inclusive; until, exclusive). The filter text is bound, never
+    /// spliced into the SQL.
+    pub async fn audit_search(
+        &self,
+        actor: Option<&str>,
+        action: Option<&str>,
+        target: Option<&str>,
+        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>> {
+        // $1 is `before`; text parameters follow from $2; the limit comes last.
+        let mut texts: Vec<String> = Vec::new();
+        let mut next = |value: String| {
+            texts.push(value);
+            format!("${}", texts.len() + 1)
+        };
+        let mut sql = String::from(
+            "SELECT id, at, actor_id, actor_email, action, target, source_ip, outcome, detail \
+             FROM audit_log WHERE id < $1",
+        );
+        if let Some(a) = actor {
+            let pattern = next(format!("%{}%", like_escape(&a.to_lowercase())));
+            let id = next(a.to_owned());
+            sql.push_str(&format!(
+                " AND (LOWER(actor_email) LIKE {pattern} ESCAPE '\\' OR actor_id = {id})"
+            ));
+        }
+        if let Some(a) = action {
+            let p = next(a.to_owned());
+            sql.push_str(&format!(" AND action = {p}"));
+        }
+        if let Some(t) = target {
+            let p = next(format!("%{}%", like_escape(&t.to_lowercase())));
+            sql.push_str(&format!(" AND LOWER(target) LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(from) = range.0 {
+            let p = next(ts(from));
+            sql.push_str(&format!(" AND at >= {p}"));
+        }
+        if let Some(until) = range.1 {
+            let p = next(ts(until));
+            sql.push_str(&format!(" AND at < {p}"));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", texts.len() + 2));
+        // Only this function's own fragments and numbered placeholders are in `sql`.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(before.unwrap_or(i64::MAX));
+        for t in texts {
+            query = query.bind(t);
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id")?,
+                    at: parse_ts(&row.try_get::<String, _>("at")?)?,
+                    actor_id: row.try_get("actor_id")?,
+                    actor_email: row.try_get("actor_email")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    source_ip: row.try_get("source_ip")?,
+                    outcome: row.try_get("outcome")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}

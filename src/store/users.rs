@@ -278,3 +278,18 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// Every account with `role`, oldest first (the platform admin's list of moderators).
+    pub async fn users_with_role(&self, role: Role) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE role = $1 ORDER BY created_at, id"
+        ))
+        .bind(role.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

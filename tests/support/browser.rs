@@ -72,6 +72,33 @@ pub struct PageWeight {
 #[derive(Debug)]
 struct GetBrowserLog;
 
+/// A Chrome DevTools Protocol command through chromedriver, which fantoccini has no call for.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (
+            Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
 impl WebDriverCompatibleCommand for GetBrowserLog {
     fn endpoint(
         &self,
@@ -187,15 +214,71 @@ impl Browser {
 
     /// Signs the browser in with a session token from the API's login (the session cookie holds
     /// the same token), so a test reaches a role's pages without the sign-in form: TOTP codes
-    /// are single-use, and the account's login already used the current one.
+    /// are single-use, and the account's login already used the current one. The cookie is set
+    /// through the DevTools protocol, as the server sets it (HttpOnly, SameSite=Lax):
+    /// chromedriver refuses WebDriver's Add Cookie on a bare 127.0.0.1 host.
     pub async fn use_session(&self, token: &str) {
-        // A cookie can only be set for the page's origin.
-        self.open("/privacy").await;
-        let _ = self.driver.delete_cookie("canvass_session").await;
-        let mut cookie = fantoccini::cookies::Cookie::new("canvass_session", token.to_owned());
-        cookie.set_path("/");
-        cookie.set_http_only(true);
-        self.driver.add_cookie(cookie).await.unwrap();
+        self.cdp(
+            "Network.setCookie",
+            json!({
+                "name": "canvass_session",
+                "value": token,
+                "url": format!("{}/", self.base),
+                "path": "/",
+                "httpOnly": true,
+                "sameSite": "Lax",
+            }),
+        )
+        .await;
+    }
+
+    /// Runs a Chrome DevTools Protocol command (chromedriver's `goog/cdp/execute`).
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.driver.issue_cmd(Cdp { cmd, params }).await.unwrap()
+    }
+
+    /// Polls `script` (a function body) until it answers `true`, up to 15 s.
+    pub async fn wait_js(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if self.js(script, vec![]).await == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element matching `css` holds `needle` (after a form posted to the
+    /// page's own address, where waiting for the path proves nothing), up to 15 s; its text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let v = self
+                .js(
+                    "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+                    vec![json!(css)],
+                )
+                .await;
+            if let Some(text) = v.as_str().filter(|t| t.contains(needle)) {
+                return text.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never said {needle:?}; it says {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sets a field's value from a script, with the `input` event typing would fire (a
+    /// `datetime-local` picker takes typed keys in its own segments, which differ by locale).
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.js(
+            "const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await;
     }
 
     /// Opens `path` on the server.

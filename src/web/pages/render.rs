@@ -173,10 +173,8 @@ fn nav(role: Option<Role>, path: &str) -> Vec<NavItem> {
                 ("/settings", "Settings"),
             ][..],
             Role::Investigator => &[("/agency/requests/new", "New request")][..],
-            Role::AgencyAdmin => &[
-                ("/agency/requests/new", "New request"),
-                ("/agency/team", "Team"),
-            ][..],
+            // Agency admins manage the team; investigators file requests.
+            Role::AgencyAdmin => &[("/agency/team", "Team")][..],
             Role::Moderator => &[][..],
             Role::Admin => &[
                 ("/admin/moderators", "Moderators"),
