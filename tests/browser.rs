@@ -12,23 +12,11 @@
 mod browser;
 mod common;
 
-use browser::Browser;
+use browser::{Browser, browser, server};
 use canvass::domain::{Role, mfa};
 use canvass::store::NewUser;
 use common::requests::{publish, staff, valid_request};
 use common::{AGENCY, HOME, PASSWORD, TestApp};
-
-/// The server for browser tests: no map tiles (there is no network; the maps must work
-/// without them).
-async fn server() -> TestApp {
-    TestApp::start_with(|a| a.tile_url = Some(String::new())).await
-}
-
-/// A browser for `test` on `t`, or `None` (SKIPPED) when the machine has none.
-async fn browser(test: &str, t: &TestApp) -> Option<Browser> {
-    common::announce(test);
-    Browser::start(test, &t.base).await
-}
 
 /// The TOTP code of the step after the current one: login accepts one step of skew, and the
 /// current step's code may already have been used (codes are single-use).

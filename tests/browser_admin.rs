@@ -8,21 +8,9 @@
 mod browser;
 mod common;
 
-use browser::Browser;
+use browser::{Browser, browser, server};
 use canvass::domain::Role;
-use common::{PASSWORD, TestApp, riverton};
-
-/// The server for browser tests: no map tiles (there is no network; the maps must work
-/// without them).
-async fn server() -> TestApp {
-    TestApp::start_with(|a| a.tile_url = Some(String::new())).await
-}
-
-/// A browser for `test` on `t`, or `None` (SKIPPED) when the machine has none.
-async fn browser(test: &str, t: &TestApp) -> Option<Browser> {
-    common::announce(test);
-    Browser::start(test, &t.base).await
-}
+use common::{PASSWORD, riverton};
 
 /// Picks `value` in the `<select>` matching `css`.
 async fn select(b: &Browser, css: &str, value: &str) {

@@ -14,30 +14,17 @@ mod common;
 
 use std::time::{Duration as StdDuration, Instant};
 
-use browser::Browser;
+use browser::{Browser, browser, server};
 use canvass::domain::{Role, local_time};
 use canvass::store::AgencyChanges;
 use chrono::{Duration, NaiveTime, Utc};
 use common::requests::{create, decide, home_area, publish, rect, request_at, staff};
 use common::tus::{camera, upload_fixture};
-use common::{AGENCY, HOME, PASSWORD, TestApp};
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use common::{AGENCY, HOME, PASSWORD};
 use serde_json::{Value, json};
 
 /// A camera inside [`home_area`].
 const INSIDE: (f64, f64) = (45.5155, -122.6595);
-
-/// The server for browser tests: no map tiles (there is no network; the maps must work
-/// without them).
-async fn server() -> TestApp {
-    TestApp::start_with(|a| a.tile_url = Some(String::new())).await
-}
-
-/// A browser for `test` on `t`, or `None` (SKIPPED) when the machine has none.
-async fn browser(test: &str, t: &TestApp) -> Option<Browser> {
-    common::announce(test);
-    Browser::start(test, &t.base).await
-}
 
 /// Waits until the page is a request's page (`/agency/requests/{id}`); answers the id.
 async fn wait_for_request_page(b: &Browser) -> String {
@@ -121,33 +108,7 @@ async fn an_investigator_draws_checks_and_submits_a_request_in_local_time() {
 
     // Drawing with the mouse: Geoman's rectangle tool, two clicks on the map. The hidden input
     // gets the Polygon, and the read-out its size.
-    b.js(
-        "document.querySelector('#area-map').scrollIntoView({block: 'center'});",
-        vec![],
-    )
-    .await;
-    b.click("#area-map .button-container[title='Draw Rectangle'] a")
-        .await;
-    let map = b.find("#area-map").await;
-    let left = MOUSE_BUTTON_LEFT;
-    let drag = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement {
-            element: map.clone(),
-            duration: None,
-            x: -40.0,
-            y: -30.0,
-        })
-        .then(PointerAction::Down { button: left })
-        .then(PointerAction::Up { button: left })
-        .then(PointerAction::MoveToElement {
-            element: map.clone(),
-            duration: Some(StdDuration::from_millis(200)),
-            x: 20.0,
-            y: 10.0,
-        })
-        .then(PointerAction::Down { button: left })
-        .then(PointerAction::Up { button: left });
-    b.driver.perform_actions(drag).await.unwrap();
+    b.draw_rectangle("#area-map").await;
     b.wait_js(
         "the drawn rectangle in the hidden input",
         "const v = document.querySelector('#area').value; return v.includes('\"Polygon\"');",

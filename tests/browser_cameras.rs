@@ -21,23 +21,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use browser::Browser;
+use browser::{Browser, browser, server};
 use common::{HOME, TestApp};
 use fantoccini::Locator;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::{Value, json};
-
-/// The server for browser tests: no map tiles (there is no network; the maps must work
-/// without them).
-async fn server() -> TestApp {
-    TestApp::start_with(|a| a.tile_url = Some(String::new())).await
-}
-
-/// A browser for `test` on `t`, or `None` (SKIPPED) when the machine has none.
-async fn browser(test: &str, t: &TestApp) -> Option<Browser> {
-    common::announce(test);
-    Browser::start(test, &t.base).await
-}
 
 /// Sets the page origin's notification permission (`granted`, `denied` or `prompt`).
 async fn set_notifications(b: &Browser, setting: &str) {

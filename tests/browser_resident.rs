@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration as StdDuration, Instant};
 
-use browser::Browser;
+use browser::{Browser, browser, server};
 use canvass::domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use common::requests::{Staff, home_area, publish, request_at, staff};
@@ -25,18 +25,6 @@ use serde_json::json;
 const INSIDE: (f64, f64) = (45.5155, -122.6595);
 /// A home in Riverton well outside [`home_area`].
 const OUTSIDE: (f64, f64) = (45.505, -122.68);
-
-/// The server for browser tests: no map tiles (there is no network; the maps must work
-/// without them).
-async fn server() -> TestApp {
-    TestApp::start_with(|a| a.tile_url = Some(String::new())).await
-}
-
-/// A browser for `test` on `t`, or `None` (SKIPPED) when the machine has none.
-async fn browser(test: &str, t: &TestApp) -> Option<Browser> {
-    common::announce(test);
-    Browser::start(test, &t.base).await
-}
 
 /// An agency's staff and one published request over [`home_area`] wanting the two hours of
 /// footage that ended two days ago.

@@ -26,7 +26,6 @@ use canvass::domain::{Role, mfa};
 use chrono::{Duration, NaiveTime, Utc};
 use common::tus::{camera, upload_fixture};
 use common::{PASSWORD, TempDir, TestApp};
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use serde_json::Value;
 use smtp_sink::SmtpSink;
 
@@ -95,33 +94,7 @@ async fn the_whole_story_from_drawing_a_request_to_a_verified_export() {
         "return document.querySelectorAll('#area-map .leaflet-overlay-pane path').length >= 1;",
     )
     .await;
-    b.js(
-        "document.querySelector('#area-map').scrollIntoView({block: 'center'});",
-        vec![],
-    )
-    .await;
-    b.click("#area-map .button-container[title='Draw Rectangle'] a")
-        .await;
-    let map = b.find("#area-map").await;
-    let left = MOUSE_BUTTON_LEFT;
-    let drag = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement {
-            element: map.clone(),
-            duration: None,
-            x: -40.0,
-            y: -30.0,
-        })
-        .then(PointerAction::Down { button: left })
-        .then(PointerAction::Up { button: left })
-        .then(PointerAction::MoveToElement {
-            element: map.clone(),
-            duration: Some(StdDuration::from_millis(200)),
-            x: 20.0,
-            y: 10.0,
-        })
-        .then(PointerAction::Down { button: left })
-        .then(PointerAction::Up { button: left });
-    b.driver.perform_actions(drag).await.unwrap();
+    b.draw_rectangle("#area-map").await;
     b.wait_js(
         "the drawn rectangle",
         "return document.querySelector('#area').value.includes('\"Polygon\"');",

@@ -5,7 +5,7 @@
 //! Without chromium or chromedriver on the machine, [`Browser::start`] answers `None` and the
 //! test reports SKIPPED, unless `CANVASS_REQUIRE_BROWSER=1` (CI), which makes that a failure.
 //!
-//! Include it with `#[path = "support/browser.rs"] mod browser;`.
+//! Include it with `#[path = "support/browser.rs"] mod browser;` next to `mod common;`.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,11 +14,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::elements::Element;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+
+/// The server for browser tests: no map tiles (there is no network; the maps must work
+/// without them).
+pub async fn server() -> crate::common::TestApp {
+    crate::common::TestApp::start_with(|a| a.tile_url = Some(String::new())).await
+}
+
+/// A browser for `test` on `t`, or `None` (SKIPPED) when the machine has none.
+pub async fn browser(test: &str, t: &crate::common::TestApp) -> Option<Browser> {
+    crate::common::announce(test);
+    Browser::start(test, &t.base).await
+}
 
 /// Where screenshots always go (under the target folder, ignored by git).
 fn scratch_dir() -> PathBuf {
@@ -279,6 +292,41 @@ impl Browser {
             vec![json!(css), json!(value)],
         )
         .await;
+    }
+
+    /// Draws a rectangle on the Leaflet map `map_css` with Leaflet-Geoman's rectangle tool, as
+    /// a person does: two clicks, 40 × 30 px up-left of the map's centre and 20 × 10 px
+    /// down-right of it.
+    pub async fn draw_rectangle(&self, map_css: &str) {
+        self.js(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+            vec![json!(map_css)],
+        )
+        .await;
+        self.click(&format!(
+            "{map_css} .button-container[title='Draw Rectangle'] a"
+        ))
+        .await;
+        let map = self.find(map_css).await;
+        let left = MOUSE_BUTTON_LEFT;
+        let clicks = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: map.clone(),
+                duration: None,
+                x: -40.0,
+                y: -30.0,
+            })
+            .then(PointerAction::Down { button: left })
+            .then(PointerAction::Up { button: left })
+            .then(PointerAction::MoveToElement {
+                element: map,
+                duration: Some(Duration::from_millis(200)),
+                x: 20.0,
+                y: 10.0,
+            })
+            .then(PointerAction::Down { button: left })
+            .then(PointerAction::Up { button: left });
+        self.driver.perform_actions(clicks).await.unwrap();
     }
 
     /// Opens `path` on the server.
