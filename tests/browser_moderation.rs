@@ -10,8 +10,8 @@ mod common;
 
 use browser::{Browser, browser, server};
 use canvass::domain::Role;
-use common::requests::{create, staff, valid_request};
 use common::HOME;
+use common::requests::{create, staff, valid_request};
 
 /// A valid request whose details name a house-number address: the pre-screen flags it for
 /// victim privacy.
