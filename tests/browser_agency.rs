@@ -2,7 +2,8 @@
 //! the real server, on SQLite or PostgreSQL: a new request drawn (pasted) on the map, checked
 //! and submitted; a rejection as the investigator reads it; a published request's shared clip
 //! playing in the page with its hash, submitter and custody, and the evidence export; the
-//! agency admin's team.
+//! agency admin's team; a rejected request revised through the form and resubmitted, and a
+//! published one that can no longer change.
 //!
 //! Reported SKIPPED without chromium and chromedriver, unless `CANVASS_REQUIRE_BROWSER=1`.
 
@@ -20,7 +21,7 @@ use canvass::store::AgencyChanges;
 use chrono::{Duration, NaiveTime, Utc};
 use common::requests::{create, decide, home_area, publish, rect, request_at, staff};
 use common::tus::{camera, upload_fixture};
-use common::{AGENCY, HOME, PASSWORD};
+use common::{AGENCY, HOME, PASSWORD, TestApp};
 use serde_json::{Value, json};
 
 /// A camera inside [`home_area`].
@@ -58,6 +59,26 @@ async fn paste_area(b: &Browser, area: &Value) {
     b.set_value("#area-paste", &area.to_string()).await;
 }
 
+/// The agencies in these tests keep Pacific time.
+const PACIFIC: &str = "America/Los_Angeles";
+
+/// Sets `agency`'s time zone to `zone_name`; answers the zone.
+async fn keep_time_in(t: &TestApp, agency: &str, zone_name: &str) -> chrono_tz::Tz {
+    t.app()
+        .db
+        .update_agency(
+            agency,
+            &AgencyChanges {
+                time_zone: Some(zone_name.into()),
+                ..AgencyChanges::default()
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    local_time::zone(zone_name).unwrap()
+}
+
 #[tokio::test]
 async fn an_investigator_draws_checks_and_submits_a_request_in_local_time() {
     let t = server().await;
@@ -71,20 +92,8 @@ async fn an_investigator_draws_checks_and_submits_a_request_in_local_time() {
     };
     let s = staff(&t).await;
     // The agency keeps Pacific time: the pickers take it, the server stores UTC.
-    let zone_name = "America/Los_Angeles";
-    t.app()
-        .db
-        .update_agency(
-            &s.agency,
-            &AgencyChanges {
-                time_zone: Some(zone_name.into()),
-                ..AgencyChanges::default()
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    let zone = local_time::zone(zone_name).unwrap();
+    let zone_name = PACIFIC;
+    let zone = keep_time_in(&t, &s.agency, zone_name).await;
     b.use_session(&s.investigator.token).await;
 
     // The empty dashboard says what will be there.
@@ -545,6 +554,173 @@ async fn the_agency_admin_adds_and_removes_an_investigator_and_investigators_can
     b.open("/agency/team").await;
     assert_eq!(b.text("h1").await, "Not allowed");
     b.assert_clean("team as an investigator", &["403"]).await;
+
+    b.finish().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_request_is_revised_checked_and_resubmitted_and_a_published_one_cannot_be() {
+    use chrono::DurationRound;
+    let t = server().await;
+    let Some(b) = browser(
+        "a_rejected_request_is_revised_checked_and_resubmitted_and_a_published_one_cannot_be",
+        &t,
+    )
+    .await
+    else {
+        return t.stop().await;
+    };
+    let s = staff(&t).await;
+    let zone_name = PACIFIC;
+    let zone = keep_time_in(&t, &s.agency, zone_name).await;
+    // Whole minutes: the pickers show minutes, so the times round-trip unchanged.
+    let end = (Utc::now() - Duration::days(2))
+        .duration_trunc(Duration::minutes(1))
+        .unwrap();
+    let start = end - Duration::hours(2);
+    let id = create(&t, &s.investigator, request_at("REV-1", home_area(), end)).await;
+    let note = "Take the block number out of the details.";
+    decide(
+        &t,
+        &s.moderator,
+        &id,
+        json!({"decision": "reject", "reasons": ["victim_privacy"], "note": note}),
+    )
+    .await
+    .expect(200, None);
+    let (published, _) = publish(&t, &s, request_at("REV-PUB", home_area(), end)).await;
+
+    b.use_session(&s.investigator.token).await;
+    b.open(&format!("/agency/requests/{id}")).await;
+    b.click("#revise").await;
+    b.wait_for_path(&format!("/agency/requests/{id}/revise"))
+        .await;
+    // The moderator's reasons and note are at the top.
+    let decision = b.text("#revise-decision").await;
+    assert!(decision.contains("Victim privacy"), "{decision}");
+    assert!(decision.contains(note), "{decision}");
+    // The form holds the request as stored, its times on the agency's clock.
+    let local = |t| {
+        local_time::to_local(t, zone)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    assert_eq!(b.value("#footage_start").await.unwrap(), local(start));
+    assert_eq!(b.value("#footage_end").await.unwrap(), local(end));
+    assert_eq!(
+        b.value("#investigation_code").await.as_deref(),
+        Some("REV-1")
+    );
+    assert_eq!(
+        b.value("#contact_name").await.as_deref(),
+        Some("Det. A. Rivera")
+    );
+    assert_eq!(b.value("#suspect-0-sex").await.as_deref(), Some("male"));
+    assert_eq!(
+        b.value("#suspect-0-features").await.as_deref(),
+        Some("red hooded jacket\nblack BMX bicycle")
+    );
+    assert_eq!(
+        b.find("#incident_type option[value='package_theft']")
+            .await
+            .prop("selected")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    let area: Value = serde_json::from_str(&b.value("#area").await.unwrap()).unwrap();
+    assert_eq!(area, home_area());
+    // The stored area is drawn on the map, over the jurisdiction's outline.
+    b.wait_js(
+        "the stored area drawn",
+        "return document.querySelectorAll('#area-map .leaflet-overlay-pane path').length >= 2;",
+    )
+    .await;
+    b.assert_clean("revise form", &[]).await;
+    b.screenshot("agency-revise").await;
+
+    // A problem is shown next to its field, and everything else is kept.
+    b.fill("#details", "").await;
+    b.click("#check-request").await;
+    b.wait_for_path(&format!("/agency/requests/{id}/revise/check"))
+        .await;
+    let details_error = b.text("#details-error").await;
+    assert!(details_error.contains("Details"), "{details_error}");
+    assert_eq!(
+        b.value("#investigation_code").await.as_deref(),
+        Some("REV-1")
+    );
+    assert_eq!(b.value("#footage_start").await.unwrap(), local(start));
+    assert!(b.text("#revise-decision").await.contains(note));
+    assert!(!b.has("#submit-request").await);
+    b.assert_clean("revise form with a problem", &[]).await;
+
+    // Fixed and checked: the pre-screen's findings come before resubmitting.
+    let details = "A package was taken from a porch near Elm St. Doorbell or driveway footage of the street between these times would help.";
+    b.fill("#details", details).await;
+    b.click("#check-request").await;
+    b.find("#check-result").await;
+    assert!(b.has("#findings").await || b.has("#findings-none").await);
+    assert!(b.text("#check-heading").await.contains("resubmit"));
+    b.assert_clean("revise checked", &[]).await;
+    // Checking stored nothing.
+    let r = t
+        .get(
+            &format!("/api/v1/requests/{id}"),
+            Some(&s.investigator.token),
+        )
+        .await;
+    assert_eq!(r.body["status"], "rejected");
+
+    b.click("#submit-request").await;
+    b.wait_text("#resubmitted-notice", "Resubmitted for review")
+        .await;
+    assert_eq!(
+        b.path().await,
+        format!("/agency/requests/{id}?resubmitted=1")
+    );
+    assert_eq!(b.text("#request-status").await, "Pending review");
+    assert!(b.text("#history").await.contains("Revised"));
+    b.assert_clean("resubmitted", &[]).await;
+
+    let r = t
+        .get(
+            &format!("/api/v1/requests/{id}"),
+            Some(&s.investigator.token),
+        )
+        .await;
+    r.expect(200, None);
+    assert_eq!(r.body["status"], "pending_review");
+    assert_eq!(r.body["details"], details);
+    assert_eq!(r.body["investigation_code"], "REV-1");
+    assert_eq!(r.body["area"], home_area());
+    let stored = |k: &str| {
+        chrono::DateTime::parse_from_rfc3339(r.body[k].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    assert_eq!(stored("footage_start"), start);
+    assert_eq!(stored("footage_end"), end);
+    assert_eq!(
+        r.body["suspects"][0]["distinctive_features"][1],
+        "black BMX bicycle"
+    );
+
+    // A pending request can be revised too; a published one offers nothing and says why.
+    assert!(b.has("#revise").await);
+    b.open(&format!("/agency/requests/{published}")).await;
+    assert!(!b.has("#revise").await);
+    b.open(&format!("/agency/requests/{published}/revise"))
+        .await;
+    assert_eq!(b.text("h1").await, "This request can no longer change");
+    let closed = b.text("#revise-closed").await;
+    assert!(closed.contains("neither edited nor deleted"), "{closed}");
+    assert!(!b.has("form.request-form").await);
+    b.window(390, 844).await;
+    b.assert_clean("published request's revise page", &["409"])
+        .await;
 
     b.finish().await;
     t.stop().await;

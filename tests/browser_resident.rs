@@ -625,3 +625,186 @@ async fn a_long_feed_pages_back_and_draws_its_maps_as_they_come_into_view() {
     b.finish().await;
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_resident_outside_the_area_who_came_by_the_share_link_comments_and_shares() {
+    let t = server().await;
+    let Some(b) = browser(
+        "a_resident_outside_the_area_who_came_by_the_share_link_comments_and_shares",
+        &t,
+    )
+    .await
+    else {
+        return t.stop().await;
+    };
+    let w = World::new(&t).await;
+    let outsider = t.resident_at(OUTSIDE.0, OUTSIDE.1).await;
+    // Their home is elsewhere, but one of their cameras looks into the area.
+    let porch = w.clip(&t, &outsider, "Porch", "porch-cam.mp4").await;
+    let share_page = format!("/r/{}", w.public_id);
+    let via = format!("via={}", w.public_id);
+
+    // Signed out, the public page offers no way in (it cannot know who reads it).
+    b.open(&share_page).await;
+    assert_eq!(b.text("h1").await, "Package theft");
+    assert!(!b.has("#open-in-app").await);
+
+    // Signed in, it does; the button leads to the request in the app, with the link.
+    b.use_session(&outsider.token).await;
+    b.open(&share_page).await;
+    assert_eq!(
+        b.text("#open-in-app").await,
+        "Open in Canvass to comment or share videos"
+    );
+    b.assert_clean("share page, signed in", &[]).await;
+    b.screenshot("share-page-signed-in").await;
+    b.click("#open-in-app").await;
+    b.wait_for_path(&format!("/requests/{}", w.id)).await;
+    assert_eq!(b.path().await, format!("/requests/{}?{via}", w.id));
+    assert_eq!(b.text("h1").await, "Package theft");
+    assert_eq!(
+        attr(&b, "#choose-videos", "href").await,
+        format!("/requests/{}/share?{via}", w.id)
+    );
+    b.assert_clean("request by the share link", &[]).await;
+
+    // A comment: posted through the link, and shown.
+    b.fill("#comment-body", "I drive down Elm St every morning.")
+        .await;
+    b.click("#comment-form button[type=submit]").await;
+    b.wait_for_path(&format!("/requests/{}", w.id)).await;
+    b.wait_js(
+        "the new comment",
+        "return (document.getElementById('comments')?.innerText || '').includes('every morning')",
+    )
+    .await;
+    assert_eq!(b.path().await, format!("/requests/{}?{via}", w.id));
+    assert!(b.text(".comment-list").await.contains("You"));
+    let comments = t
+        .get(
+            &format!("/api/v1/requests/{}/comments", w.id),
+            Some(&w.s.investigator.token),
+        )
+        .await;
+    assert!(
+        comments.text.contains("every morning"),
+        "the agency sees it: {}",
+        comments.text
+    );
+
+    // Choose videos to share, consent, share: the link goes along at every step.
+    b.click("#choose-videos").await;
+    b.wait_for_path(&format!("/requests/{}/share", w.id)).await;
+    b.click(&format!("#clip-{porch}")).await;
+    b.click("#choose-form button[type=submit]").await;
+    b.wait_for_path(&format!("/requests/{}/share/consent", w.id))
+        .await;
+    assert!(b.text("main").await.contains("Porch"));
+    assert!(
+        attr(&b, ".back-link a", "href").await.ends_with(&via),
+        "the way back keeps the link"
+    );
+    b.assert_clean("share by the link: consent", &[]).await;
+    b.click("#consent").await;
+    b.click("#share-button").await;
+    wait_for_path_prefix(&b, "/shares/").await;
+    assert_eq!(
+        b.text(".receipt-item .sha256").await,
+        sha256_hex(&fixture("porch-cam.mp4"))
+    );
+    b.click("main .actions a[href^='/requests/']").await;
+    b.wait_for_path(&format!("/requests/{}", w.id)).await;
+    assert_eq!(b.text("h1").await, "Package theft");
+
+    // Without the link the request stays out of reach, as before.
+    for path in [
+        format!("/requests/{}", w.id),
+        format!("/requests/{}/share", w.id),
+        format!("/requests/{}?via=not-its-link", w.id),
+    ] {
+        b.open(&path).await;
+        assert_eq!(b.text("h1").await, "Not found", "{path}");
+        b.assert_clean(&path, &["404"]).await;
+    }
+
+    // Staff with a session who open the link's button go to their own home.
+    b.use_session(&w.s.investigator.token).await;
+    b.open(&format!("{share_page}/open")).await;
+    b.wait_for_path("/agency").await;
+
+    b.finish().await;
+    t.stop().await;
+}
+
+/// A client that shows redirects instead of following them.
+fn raw_client() -> reqwest::Client {
+    canvass::install_tls_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn opening_a_share_link_in_the_app_needs_a_session_and_a_real_link() {
+    common::announce("opening_a_share_link_in_the_app_needs_a_session_and_a_real_link");
+    let t = server().await;
+    let c = raw_client();
+    let w = World::new(&t).await;
+    let outsider = t.resident_at(OUTSIDE.0, OUTSIDE.1).await;
+    let cookie = format!("canvass_session={}", outsider.token);
+    let open = |path: String, cookie: Option<&str>| {
+        let mut r = c
+            .get(format!("{}{path}", t.base))
+            .header("accept", "text/html");
+        if let Some(k) = cookie {
+            r = r.header("cookie", k.to_owned());
+        }
+        r.send()
+    };
+
+    // Signed out: the sign-in page, which comes back here.
+    let r = open(format!("/r/{}/open", w.public_id), None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/login"), "{location}");
+    assert!(location.contains("next=%2Fr%2F"), "{location}");
+
+    // A link this server did not issue: the 404 page.
+    for id in ["no-such-link", "not%20a%20token"] {
+        let r = open(format!("/r/{id}/open"), Some(&cookie)).await.unwrap();
+        assert_eq!(r.status(), 404, "{id}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Not found"), "{id}: {page}");
+    }
+
+    // A real one: the request, with the link.
+    let r = open(format!("/r/{}/open", w.public_id), Some(&cookie))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/requests/{}?via={}", w.id, w.public_id).as_str()
+    );
+
+    // The share page shows the button from the cookie alone; without one, not.
+    for (cookie, shown) in [(Some(cookie.as_str()), true), (None, false)] {
+        let r = open(format!("/r/{}", w.public_id), cookie).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert_eq!(html.contains("id=\"open-in-app\""), shown, "{html}");
+    }
+
+    // A via that is not a plain token is ignored: the request stays 404 for the outsider.
+    let r = open(
+        format!("/requests/{}?via={}%26x", w.id, w.public_id),
+        Some(&cookie),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 404);
+    t.stop().await;
+}

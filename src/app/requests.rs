@@ -372,3 +372,13 @@ impl App {
         Ok((valid, findings))
     }
 }
+
+impl App {
+    /// A request as [`App::revise_request`] would find it, changing nothing: the same refusals
+    /// (published: 409 `request_immutable`; withdrawn; not an investigator of its agency), for
+    /// the page that shows the revision form before anything is posted.
+    pub async fn revisable_request(&self, who: &Principal, id: &str) -> Result<RequestDetail> {
+        self.request_for_change(who, id).await?;
+        self.request_detail(who, id, None).await
+    }
+}

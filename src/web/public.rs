@@ -163,7 +163,8 @@ struct SharePage {
 
 /// The share page: the request, its area on a map, and `tel:` and `mailto:` links to the
 /// investigator. Public: it does not look the session up, so it shows everyone the same and
-/// records nothing about who opened it.
+/// records nothing about who opened it. Only the session cookie's presence adds a button,
+/// "Open in Canvass", to `GET /r/{public_id}/open` (the resident pages), which does look it up.
 #[utoipa::path(get, path = "/r/{public_id}", tag = "public", params(("public_id" = String, Path)),
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody)))]
 pub async fn page(

@@ -48,7 +48,8 @@
 //! anything.
 //!
 //! Public pages (the share page, the transparency and privacy pages) never look the session
-//! up: they show everyone the same, and leave no trace of who read them.
+//! up: they show everyone the same, and leave no trace of who read them. (The share page adds
+//! an "Open in Canvass" button when a session cookie is present, without looking it up.)
 
 mod admin;
 mod agency;

@@ -6,6 +6,12 @@
 //! the JSON API (`feed`, `request_detail`, `comments`, `add_comment`, `shareable_recordings`,
 //! `share_recordings`, `my_submissions`), which check who may see what; a request outside the
 //! resident's area answers 404 there, and so it does here.
+//!
+//! Unless the resident came by the request's share link: `GET /r/{public_id}/open` (the
+//! button on the public share page) sends a signed-in resident to `/requests/{id}?via=
+//! {public_id}`, and the request page, its comment form and the share steps pass that `via` on
+//! to the same `app` functions, which let a resident holding the link read, comment and share
+//! (DESIGN, issue 4) wherever their home is. Without `via` nothing changes.
 
 mod feed;
 mod request;
@@ -36,12 +42,44 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{id}/share/consent", get(share::consent_page))
         .route("/shares", get(shares::shares_page))
         .route("/shares/{id}", get(shares::receipt_page))
+        .route("/r/{public_id}/open", get(request::open_shared))
 }
 
 /// Staff who open a resident's page go to their own home page instead. (Navigation, not
 /// authorization: the `app` functions refuse staff on their own.)
 fn staff_elsewhere(who: &Principal) -> Option<Response> {
     (who.role != Role::Resident).then(|| Redirect::to(home_for(who.role).0).into_response())
+}
+
+/// The longest share-link id `via` accepts.
+const VIA_MAX_CHARS: usize = 64;
+
+/// The share link's public id a resident came through (`?via=` or the forms' `via` field),
+/// when it is a plain token: `[A-Za-z0-9_-]`, at most 64 characters. Anything else is ignored
+/// (the page then answers as without it), so it can go into a URL or a form field as it is.
+fn via_token(raw: Option<&str>) -> Option<String> {
+    let raw = raw?.trim();
+    let plain = !raw.is_empty()
+        && raw.len() <= VIA_MAX_CHARS
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    plain.then(|| raw.to_owned())
+}
+
+/// `?via=…` to append to a link between the request's pages, or nothing.
+fn via_query(via: Option<&str>) -> String {
+    via.map(|v| format!("?via={v}")).unwrap_or_default()
+}
+
+/// `via` among a query's or a form's pairs.
+fn via_from_pairs(pairs: &[(String, String)]) -> Option<String> {
+    via_token(
+        pairs
+            .iter()
+            .find(|(k, _)| k == "via")
+            .map(|(_, v)| v.as_str()),
+    )
 }
 
 /// A refusal shown on the page that caused it, in plain words: the form stays as it was.
@@ -142,6 +180,20 @@ mod tests {
         assert_eq!(sentence("already shared"), "Already shared.");
         assert_eq!(sentence("Done."), "Done.");
         assert_eq!(sentence(" "), "");
+    }
+
+    #[test]
+    fn via_is_a_plain_token_or_nothing() {
+        assert_eq!(via_token(Some("aB3_-x")).as_deref(), Some("aB3_-x"));
+        assert_eq!(via_token(None), None);
+        assert_eq!(via_token(Some("")), None);
+        assert_eq!(via_token(Some("a b")), None);
+        assert_eq!(via_token(Some("a&b=c")), None);
+        assert_eq!(via_token(Some("é")), None);
+        assert_eq!(via_token(Some(&"a".repeat(64))).map(|v| v.len()), Some(64));
+        assert_eq!(via_token(Some(&"a".repeat(65))), None);
+        assert_eq!(via_query(Some("x1")), "?via=x1");
+        assert_eq!(via_query(None), "");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The investigator portal: the agency's requests, a new request drawn on the map, a request's
-//! submissions with their custody, and the agency admin's team page.
+//! submissions with their custody, a request revised after a rejection, and the agency admin's
+//! team page.
 //!
 //! Every page calls the same `app` function as the JSON API, which checks who may see what;
 //! the role test here only decides where to send someone who has no business in the portal
@@ -7,6 +8,7 @@
 
 mod new_request;
 mod request;
+mod revise;
 mod team;
 
 use axum::Router;
@@ -40,6 +42,14 @@ pub fn router() -> Router<AppState> {
         .route("/agency/requests/{id}", get(request::request_page))
         .route("/agency/requests/{id}/comments", post(request::add_comment))
         .route("/agency/requests/{id}/withdraw", post(request::withdraw))
+        .route(
+            "/agency/requests/{id}/revise",
+            get(revise::revise_page).post(revise::resubmit),
+        )
+        .route(
+            "/agency/requests/{id}/revise/check",
+            get(revise::back_to_form).post(revise::check),
+        )
         .route("/agency/team", get(team::team_page).post(team::add_member))
         .route("/agency/team/{user_id}/remove", post(team::remove_member))
 }

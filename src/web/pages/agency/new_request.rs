@@ -7,6 +7,11 @@
 //! (`investigator.phone`, `suspects.0.distinctive_features`), which [`form_key`] maps to the
 //! form's own names.
 //!
+//! The same form revises a request that is pending review or was rejected
+//! (`/agency/requests/{id}/revise`, see [`super::revise`]): prefilled from the request as
+//! stored, with the moderator's decision at the top, the same check step, and
+//! `App::revise_request` instead of `App::create_request`.
+//!
 //! Times are typed in the agency's own time zone (`datetime-local` pickers have none) and
 //! converted here to the UTC instants the API takes; the hour the clocks skip or repeat is a
 //! field error rather than a guess.
@@ -19,13 +24,13 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::{local_window, members_only};
+use super::{Decision, Status, local_window, members_only};
 use crate::app::{AppError, Principal};
 use crate::domain::guidelines::Finding;
 use crate::domain::local_time;
 use crate::domain::request::{Contact, Draft, GENERAL_DESCRIPTORS, IncidentType, Suspect};
 use crate::domain::validation::FieldErrors;
-use crate::store::AgencyRecord;
+use crate::store::{AgencyRecord, RequestContent};
 use crate::web::AppState;
 use crate::web::pages::render::{Layout, PageError, humanize, render};
 use crate::web::pages::session::{PageForm, SessionForm, SignedIn};
@@ -39,6 +44,19 @@ const MAX_ROWS: usize = 40;
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
 pub struct RawForm(Vec<(String, String)>);
+
+/// The request a revision form changes, with what the investigator must fix.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct Revision {
+    /// The request's id.
+    pub(super) id: String,
+    /// Its state (pending review or rejected).
+    pub(super) status: Status,
+    /// Its revision number as stored.
+    pub(super) revision: i64,
+    /// The moderator's latest decision: the reasons and note of a rejection.
+    pub(super) decision: Option<Decision>,
+}
 
 impl RawForm {
     fn get(&self, name: &str) -> &str {
@@ -92,7 +110,7 @@ impl SuspectRow {
 
 /// What the form holds, as typed.
 #[derive(Debug, Clone, Default, Serialize)]
-struct Fields {
+pub(super) struct Fields {
     incident_type: String,
     details: String,
     /// `YYYY-MM-DDTHH:MM` in the agency's time zone.
@@ -109,6 +127,38 @@ struct Fields {
 }
 
 impl Fields {
+    /// A stored request as the form shows it: its times on the agency's wall clock, its area
+    /// as GeoJSON text (the map draws it), its suspects one row each.
+    pub(super) fn from_stored(c: &RequestContent, zone: Tz) -> Fields {
+        let local = |t: DateTime<Utc>| {
+            local_time::to_local(t, zone)
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
+        // Stored suspects were validated on the way in; an unreadable list shows no rows.
+        let suspects: Vec<Suspect> = serde_json::from_value(c.suspects.clone()).unwrap_or_default();
+        Fields {
+            incident_type: c.incident_type.clone(),
+            details: c.details.clone(),
+            footage_start: local(c.footage_start),
+            footage_end: local(c.footage_end),
+            contact_name: c.contact_name.clone(),
+            contact_phone: c.contact_phone.clone(),
+            contact_email: c.contact_email.clone(),
+            area: serde_json::to_string(&c.area).unwrap_or_default(),
+            investigation_code: c.investigation_code.clone(),
+            ongoing_threat: c.ongoing_threat,
+            suspects: suspects
+                .into_iter()
+                .map(|s| SuspectRow {
+                    descriptors: s.descriptors,
+                    features: s.distinctive_features.join("\n"),
+                    errors: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
     fn from_form(form: &RawForm) -> Fields {
         let text = |name: &str| form.get(name).to_owned();
         let mut rows: BTreeMap<usize, SuspectRow> = BTreeMap::new();
@@ -321,7 +371,7 @@ const ERROR_KEYS: [&str; 11] = [
 
 /// Places every problem next to its field: the form's own first, then the domain's for
 /// fields the form found nothing wrong with.
-fn place_errors(
+pub(super) fn place_errors(
     fields: &mut Fields,
     local: &FieldErrors,
     domain: &FieldErrors,
@@ -378,7 +428,7 @@ fn finding_view(details: &str, f: &Finding) -> FindingView {
 
 /// What a successful check shows: the findings and the request as the server read it.
 #[derive(Debug, Serialize)]
-struct Checked {
+pub(super) struct Checked {
     findings: Vec<FindingView>,
     /// The area's geodesic size as the server measured it, square miles.
     area_sq_mi: String,
@@ -413,9 +463,16 @@ struct FormView {
     descriptors: Vec<Choice>,
     /// Only investigators create requests (agency admins manage the team).
     can_create: bool,
+    /// The request being revised; `None` for a new one.
+    revise: Option<Revision>,
+    /// Where "Check" posts.
+    check_action: String,
+    /// Where "Submit" posts.
+    submit_action: String,
 }
 
-fn render_form(
+#[allow(clippy::too_many_arguments)] // one page, every part of it
+pub(super) fn render_form(
     state: &AppState,
     who: &Principal,
     agency: &AgencyRecord,
@@ -423,8 +480,22 @@ fn render_form(
     errors: BTreeMap<String, Vec<String>>,
     notice: Option<String>,
     checked: Option<Checked>,
+    revise: Option<&Revision>,
 ) -> Result<Response, PageError> {
-    let layout = Layout::signed_in(state, who, "New request", "/agency/requests/new");
+    let layout = match revise {
+        None => Layout::signed_in(state, who, "New request", "/agency/requests/new"),
+        Some(_) => Layout::signed_in(state, who, "Revise request", "/agency"),
+    };
+    let (check_action, submit_action) = match revise {
+        None => (
+            "/agency/requests/check".to_owned(),
+            "/agency/requests".to_owned(),
+        ),
+        Some(r) => (
+            format!("/agency/requests/{}/revise/check", r.id),
+            format!("/agency/requests/{}/revise", r.id),
+        ),
+    };
     let limits = &state.app.settings.requests;
     let has_errors = errors.values().any(|e| !e.is_empty())
         || fields.suspects.iter().any(|s| !s.errors.is_empty());
@@ -455,18 +526,24 @@ fn render_form(
             })
             .collect(),
         can_create: who.role == crate::domain::Role::Investigator,
+        revise: revise.cloned(),
+        check_action,
+        submit_action,
     };
     // 200 even with problems: the page is what was asked for, with the problems in it (as
     // the sign-in form does; browsers log every 4xx page as a console error).
     Ok(render("agency_new_request.html", &layout, view)?.into_response())
 }
 
-async fn own_agency(state: &AppState, who: &Principal) -> Result<AgencyRecord, PageError> {
+pub(super) async fn own_agency(
+    state: &AppState,
+    who: &Principal,
+) -> Result<AgencyRecord, PageError> {
     let id = who.agency_id.as_deref().unwrap_or("-");
     Ok(state.app.get_agency(who, id).await?)
 }
 
-fn zone_of(agency: &AgencyRecord) -> Tz {
+pub(super) fn zone_of(agency: &AgencyRecord) -> Tz {
     // Stored zones were validated on the way in; UTC is the documented default.
     local_time::zone(&agency.time_zone).unwrap_or(chrono_tz::UTC)
 }
@@ -489,7 +566,7 @@ pub async fn new_request_page(State(state): State<AppState>, SignedIn(who): Sign
             &FieldErrors::new(),
             &[],
         );
-        render_form(&state, &who, &agency, fields, errors, None, None)
+        render_form(&state, &who, &agency, fields, errors, None, None, None)
     };
     page.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -517,12 +594,14 @@ fn refusal(e: AppError) -> Refusal {
     }
 }
 
-/// Checks or submits the posted form; `submit` stores it when it passes.
-async fn check_or_submit(
+/// Checks or submits the posted form; `submit` stores it when it passes: a new request, or
+/// the revision of `revise`.
+pub(super) async fn check_or_submit(
     state: &AppState,
     who: &Principal,
     form: &RawForm,
     submit: bool,
+    revise: Option<&Revision>,
 ) -> Result<Response, PageError> {
     let agency = own_agency(state, who).await?;
     let mut fields = Fields::from_form(form);
@@ -531,9 +610,18 @@ async fn check_or_submit(
     // With problems in the form itself nothing is stored; the check still runs, so every
     // other problem shows at once too.
     let outcome = if submit && local.is_empty() {
-        match app.create_request(who, draft.clone()).await {
+        let stored = match revise {
+            None => app.create_request(who, draft.clone()).await,
+            Some(r) => app.revise_request(who, &r.id, draft.clone()).await,
+        };
+        match stored {
             Ok(detail) => {
-                let to = format!("/agency/requests/{}?submitted=1", detail.record.id);
+                let flag = if revise.is_some() {
+                    "resubmitted"
+                } else {
+                    "submitted"
+                };
+                let to = format!("/agency/requests/{}?{flag}=1", detail.record.id);
                 return Ok(Redirect::to(&to).into_response());
             }
             Err(e) => Err(e),
@@ -566,7 +654,7 @@ async fn check_or_submit(
         },
     };
     let errors = place_errors(&mut fields, &local, &domain, &rows);
-    render_form(state, who, &agency, fields, errors, notice, checked)
+    render_form(state, who, &agency, fields, errors, notice, checked, revise)
 }
 
 /// `POST /agency/requests/check`: validates the form as a submission would and shows the
@@ -575,7 +663,7 @@ pub async fn check(State(state): State<AppState>, f: SessionForm<RawForm>) -> Re
     if let Some(r) = members_only(&f.who) {
         return r.into_response();
     }
-    check_or_submit(&state, &f.who, &f.form, false)
+    check_or_submit(&state, &f.who, &f.form, false, None)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -586,7 +674,7 @@ pub async fn create(State(state): State<AppState>, f: SessionForm<RawForm>) -> R
     if let Some(r) = members_only(&f.who) {
         return r.into_response();
     }
-    check_or_submit(&state, &f.who, &f.form, true)
+    check_or_submit(&state, &f.who, &f.form, true, None)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -638,6 +726,38 @@ mod tests {
         assert!(local["footage_start"][0].contains("skip"), "{local:?}");
         assert_eq!(draft.footage_start, "");
         assert!(local_to_utc("yesterday", la).is_err());
+    }
+
+    #[test]
+    fn a_stored_request_fills_the_form_in_local_time_and_reads_back_the_same() {
+        let la = local_time::zone("America/Los_Angeles").unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let content = RequestContent {
+            incident_type: "burglary".into(),
+            details: "Details.".into(),
+            footage_start: at("2026-01-10T21:00:00Z"),
+            footage_end: at("2026-01-10T23:30:00Z"),
+            contact_name: "Det. A".into(),
+            contact_phone: "+1-555-0100".into(),
+            contact_email: "a@pd.example".into(),
+            area: serde_json::json!({"type": "Polygon", "coordinates": []}),
+            area_sq_mi: 0.1,
+            investigation_code: "C-1".into(),
+            ongoing_threat: true,
+            suspects: serde_json::json!([
+                {"descriptors": {"sex": "male"}, "distinctive_features": ["red jacket", "bicycle"]}
+            ]),
+        };
+        let f = Fields::from_stored(&content, la);
+        assert_eq!(f.footage_start, "2026-01-10T13:00");
+        assert_eq!(f.footage_end, "2026-01-10T15:30");
+        assert_eq!(f.suspects[0].features, "red jacket\nbicycle");
+        assert!(f.ongoing_threat);
+        let (draft, local, _) = to_draft(&f, la);
+        assert!(local.is_empty(), "{local:?}");
+        assert_eq!(draft.footage_start, "2026-01-10T21:00:00Z");
+        assert_eq!(draft.area, content.area);
+        assert_eq!(draft.suspects[0].descriptors["sex"], "male");
     }
 
     #[test]

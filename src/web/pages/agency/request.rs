@@ -100,6 +100,8 @@ struct RequestPage {
     status: Status,
     /// Just submitted from the form.
     submitted: bool,
+    /// Just revised and resubmitted.
+    resubmitted: bool,
     incident_type: String,
     details: String,
     footage_start: DateTime<Utc>,
@@ -131,6 +133,8 @@ struct RequestPage {
     clip_count: usize,
     export_href: String,
     can_withdraw: bool,
+    /// Pending review or rejected, and an investigator looking: the revision form is open.
+    can_revise: bool,
 }
 
 fn excerpt(details: &str, span: &serde_json::Value) -> String {
@@ -205,13 +209,23 @@ fn comment_view(c: CommentRecord, record: &RequestRecord) -> CommentView {
     }
 }
 
+/// What the page confirms at the top, after a redirect from the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    None,
+    /// A new request was submitted for review.
+    Submitted,
+    /// A revision was resubmitted for review.
+    Resubmitted,
+}
+
 /// Builds the page from the `app` functions the API uses; `comment` is a reply to show again
 /// with its problem.
 async fn page(
     state: &AppState,
     who: &Principal,
     id: &str,
-    submitted: bool,
+    notice: Notice,
     comment: Option<(String, String)>,
 ) -> Result<Response, PageError> {
     let app = &state.app;
@@ -289,11 +303,15 @@ async fn page(
         None => (String::new(), None),
     };
     let title = format!("{} · {}", humanize(&c.incident_type), c.investigation_code);
+    // Before publication its investigators may still revise or withdraw it.
+    let changeable = who.role == Role::Investigator
+        && matches!(r.status.as_str(), "pending_review" | "rejected");
     let layout = Layout::signed_in(state, who, &title, "/agency");
     let view = RequestPage {
         csrf: layout.csrf.clone(),
         status: status_of(&r, now),
-        submitted,
+        submitted: notice == Notice::Submitted,
+        resubmitted: notice == Notice::Resubmitted,
         incident_type: c.incident_type.clone(),
         details: c.details.clone(),
         footage_start: c.footage_start,
@@ -331,8 +349,8 @@ async fn page(
         clip_count,
         submissions,
         export_href: format!("/api/v1/requests/{}/export", r.id),
-        can_withdraw: who.role == Role::Investigator
-            && matches!(r.status.as_str(), "pending_review" | "rejected"),
+        can_withdraw: changeable,
+        can_revise: changeable,
         id: r.id,
     };
     Ok(render("agency_request.html", &layout, view)?.into_response())
@@ -348,10 +366,19 @@ pub async fn request_page(
     if let Some(r) = members_only(&who) {
         return r.into_response();
     }
-    let submitted = query
-        .as_deref()
-        .is_some_and(|q| q.split('&').any(|p| p == "submitted=1"));
-    page(&state, &who, &id, submitted, None)
+    let flag = |name: &str| {
+        query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p == format!("{name}=1")))
+    };
+    let notice = if flag("submitted") {
+        Notice::Submitted
+    } else if flag("resubmitted") {
+        Notice::Resubmitted
+    } else {
+        Notice::None
+    };
+    page(&state, &who, &id, notice, None)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -391,9 +418,15 @@ pub async fn add_comment(
                 .cloned()
                 .unwrap_or(v.message);
             let error = format!("The reply {problem}.");
-            page(&state, &f.who, &id, false, Some((f.form.body, error)))
-                .await
-                .unwrap_or_else(IntoResponse::into_response)
+            page(
+                &state,
+                &f.who,
+                &id,
+                Notice::None,
+                Some((f.form.body, error)),
+            )
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
         }
         Err(e) => PageError::from(e).into_response(),
     }

@@ -1,13 +1,15 @@
-//! `GET /requests/{id}` (a resident's view of one request) and `POST /requests/{id}/comments`.
+//! `GET /requests/{id}` (a resident's view of one request), `POST /requests/{id}/comments`, and
+//! `GET /r/{public_id}/open`, the share page's way into them for a signed-in resident.
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Problem, sentence, staff_elsewhere, tel_link, thousands};
-use crate::app::Principal;
+use super::{Problem, sentence, staff_elsewhere, tel_link, thousands, via_query, via_token};
 use crate::app::residents::COMMENT_MAX_CHARS;
+use crate::app::{AppError, Principal};
 use crate::store::CommentRecord;
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -46,19 +48,26 @@ struct RequestPage {
     /// Why the comment was refused.
     problem: Option<Problem>,
     csrf: String,
+    /// The share link's public id the resident came through, kept in the comment form.
+    via: Option<String>,
+    /// `?via=…` for the links to the share steps, or empty.
+    via_query: String,
 }
 
-/// Renders the request page for `who`; `draft` and `problem` after a refused comment.
+/// Renders the request page for `who` (who came by the share link `via`, if any); `draft` and
+/// `problem` after a refused comment.
 async fn page(
     state: &AppState,
     who: &Principal,
     id: &str,
+    via: Option<&str>,
     draft: String,
     problem: Option<Problem>,
 ) -> Result<Html<String>, PageError> {
-    // The same answer as the API: 404 for a request outside the resident's area.
-    let detail = state.app.request_detail(who, id, None).await?;
-    let (record, comments) = state.app.comments(who, id, None).await?;
+    // The same answer as the API: 404 for a request outside the resident's area, unless `via`
+    // is its share link.
+    let detail = state.app.request_detail(who, id, via).await?;
+    let (record, comments) = state.app.comments(who, id, via).await?;
     let request = RequestView::new(detail, state.app.now());
     let comments = comments
         .into_iter()
@@ -100,6 +109,8 @@ async fn page(
         draft,
         problem,
         csrf: layout.csrf.clone(),
+        via: via.map(str::to_owned),
+        via_query: via_query(via),
         request,
     };
     render("resident_request.html", &layout, view)
@@ -108,18 +119,51 @@ async fn page(
 /// `GET /requests/{id}`: the request as residents in its area see it: details, the agency,
 /// the timeframe, the area on a map, `tel:` and `mailto:` links to the investigator, the
 /// comments and a form to add one, the share link to copy, and — while it takes videos —
-/// "Choose videos to share". Reading it records nothing.
+/// "Choose videos to share". Reading it records nothing. With `?via={public_id}` (the request's
+/// share link, from `GET /r/{public_id}/open`) a resident whose home is elsewhere sees it too.
 pub async fn request_page(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
     ApiPath(id): ApiPath<String>,
+    query: Result<Query<ViaQuery>, QueryRejection>,
 ) -> Response {
     if let Some(away) = staff_elsewhere(&who) {
         return away;
     }
-    page(&state, &who, &id, String::new(), None)
+    let via = query.ok().and_then(|Query(q)| via_token(q.via.as_deref()));
+    page(&state, &who, &id, via.as_deref(), String::new(), None)
         .await
         .into_response()
+}
+
+/// The request page's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct ViaQuery {
+    /// The share link's public id the resident came through.
+    #[serde(default)]
+    via: Option<String>,
+}
+
+/// `GET /r/{public_id}/open`: the public share page's "Open in Canvass" button. A signed-in
+/// resident goes to the request's page with the link (`?via=`), where they may comment and
+/// share videos even when their home is outside the area; staff go to their own home page; a
+/// link this server did not issue is the 404 page; signed out, the sign-in page first.
+pub async fn open_shared(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    ApiPath(public_id): ApiPath<String>,
+) -> Response {
+    if let Some(away) = staff_elsewhere(&who) {
+        return away;
+    }
+    // A public id that is not a plain token was not issued here, and could not travel as `via`.
+    let Some(via) = via_token(Some(&public_id)) else {
+        return PageError::from(AppError::NotFound("request")).into_response();
+    };
+    match state.app.shared_request(&via).await {
+        Ok(record) => Redirect::to(&format!("/requests/{}?via={via}", record.id)).into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
 }
 
 /// The comment form.
@@ -129,6 +173,9 @@ pub struct CommentForm {
     body: String,
     #[serde(default)]
     csrf: String,
+    /// The share link's public id the resident came through (a hidden field).
+    #[serde(default)]
+    via: Option<String>,
 }
 
 impl PageForm for CommentForm {
@@ -150,12 +197,18 @@ pub async fn add_comment(
     if let Some(away) = staff_elsewhere(&who) {
         return away;
     }
+    let via = via_token(f.form.via.as_deref());
+    let via = via.as_deref();
     let refused = match state.limits.check_comment(&who.user_id) {
         Err(e) => Some(e),
-        Ok(()) => match state.app.add_comment(&who, &id, &f.form.body, None).await {
+        Ok(()) => match state.app.add_comment(&who, &id, &f.form.body, via).await {
             Ok((_, comment)) => {
-                return Redirect::to(&format!("/requests/{id}#comment-{}", comment.id))
-                    .into_response();
+                return Redirect::to(&format!(
+                    "/requests/{id}{}#comment-{}",
+                    via_query(via),
+                    comment.id
+                ))
+                .into_response();
             }
             Err(e) => Some(ApiError::from(e)),
         },
@@ -188,7 +241,7 @@ pub async fn add_comment(
             } else {
                 Problem::from_api(&e)
             };
-            page(&state, &who, &id, f.form.body, Some(problem))
+            page(&state, &who, &id, via, f.form.body, Some(problem))
                 .await
                 .into_response()
         }

@@ -8,6 +8,10 @@
 //!    (`/shares/{submission_id}`).
 //!
 //! Step 2 is a GET: it changes nothing, and the browser's Back button works through the steps.
+//!
+//! A resident who came by the request's share link carries it through the steps as `via` (a
+//! query parameter on the GETs, a field in the forms), which the `app` functions accept in
+//! place of a home inside the area.
 
 use std::collections::HashSet;
 
@@ -18,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Problem, size_label, staff_elsewhere};
+use super::{Problem, size_label, staff_elsewhere, via_from_pairs, via_query};
 use crate::app::Principal;
 use crate::app::evidence::{Shareable, ShareableList};
 use crate::domain::request::is_open;
@@ -104,6 +108,10 @@ struct ChooseView {
     /// Some clip can still be shared (not all were shared already).
     any_to_share: bool,
     problem: Option<Problem>,
+    /// The share link the resident came through, kept in the form.
+    via: Option<String>,
+    /// `?via=…` for the links back to the request, or empty.
+    via_query: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,17 +124,21 @@ struct ConsentView {
     back_href: String,
     problem: Option<Problem>,
     csrf: String,
+    /// The share link the resident came through, kept in the form.
+    via: Option<String>,
 }
 
-/// Step 1, with the recordings in `chosen` ticked and `problem` shown.
+/// Step 1, with the recordings in `chosen` ticked and `problem` shown; `via`: the share link
+/// the resident came through.
 async fn choose(
     state: &AppState,
     who: &Principal,
     id: &str,
+    via: Option<&str>,
     chosen: &HashSet<String>,
     problem: Option<Problem>,
 ) -> Result<Html<String>, PageError> {
-    let list = state.app.shareable_recordings(who, id, None).await?;
+    let list = state.app.shareable_recordings(who, id, via).await?;
     let clips: Vec<Clip> = list
         .recordings
         .iter()
@@ -138,6 +150,8 @@ async fn choose(
         any_to_share: clips.iter().any(|c| !c.already_shared),
         clips,
         problem,
+        via: via.map(str::to_owned),
+        via_query: via_query(via),
     };
     render("resident_share_choose.html", &layout, view)
 }
@@ -153,11 +167,15 @@ fn chosen_ids(pairs: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// `?recording=a&recording=b`, for the links between the steps.
-fn choice_query(ids: &[String]) -> String {
+/// `recording=a&recording=b` (then `&via=…` when the resident came by the share link), for
+/// the links between the steps.
+fn choice_query(ids: &[String], via: Option<&str>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for id in ids {
         q.append_pair(RECORDING_FIELD, id);
+    }
+    if let Some(v) = via {
+        q.append_pair("via", v);
     }
     q.finish()
 }
@@ -175,13 +193,11 @@ pub async fn choose_page(
     if let Some(away) = staff_elsewhere(&who) {
         return away;
     }
+    let pairs = query.map(|Query(pairs)| pairs).unwrap_or_default();
     // Coming back from step 2 keeps the choice ticked.
-    let chosen: HashSet<String> = query
-        .map(|Query(pairs)| chosen_ids(&pairs))
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    choose(&state, &who, &id, &chosen, None)
+    let chosen: HashSet<String> = chosen_ids(&pairs).into_iter().collect();
+    let via = via_from_pairs(&pairs);
+    choose(&state, &who, &id, via.as_deref(), &chosen, None)
         .await
         .into_response()
 }
@@ -229,6 +245,7 @@ async fn consent(
     state: &AppState,
     who: &Principal,
     id: &str,
+    via: Option<&str>,
     ids: &[String],
     problem: Option<Problem>,
 ) -> Result<Html<String>, PageError> {
@@ -237,20 +254,21 @@ async fn consent(
         request,
         consent_notice,
         recordings,
-    } = state.app.shareable_recordings(who, id, None).await?;
+    } = state.app.shareable_recordings(who, id, via).await?;
     let summary = Summary::new(&request, state.app.now());
     let clips = match consent_clips(&summary, &recordings, ids, &chosen) {
         Ok(clips) => clips,
-        Err(p) => return choose(state, who, id, &chosen, Some(p)).await,
+        Err(p) => return choose(state, who, id, via, &chosen, Some(p)).await,
     };
     let layout = Layout::signed_in(state, who, "Share your videos?", "");
     let view = ConsentView {
-        back_href: format!("/requests/{}/share?{}", summary.id, choice_query(ids)),
+        back_href: format!("/requests/{}/share?{}", summary.id, choice_query(ids, via)),
         request: summary,
         clips,
         consent_notice,
         problem,
         csrf: layout.csrf.clone(),
+        via: via.map(str::to_owned),
     };
     render("resident_share_consent.html", &layout, view)
 }
@@ -268,10 +286,12 @@ pub async fn consent_page(
     if let Some(away) = staff_elsewhere(&who) {
         return away;
     }
-    let ids = query
-        .map(|Query(pairs)| chosen_ids(&pairs))
-        .unwrap_or_default();
-    consent(&state, &who, &id, &ids, None).await.into_response()
+    let pairs = query.map(|Query(pairs)| pairs).unwrap_or_default();
+    let ids = chosen_ids(&pairs);
+    let via = via_from_pairs(&pairs);
+    consent(&state, &who, &id, via.as_deref(), &ids, None)
+        .await
+        .into_response()
 }
 
 /// The share form: the chosen recordings (one `recording` field each), the consent box and
@@ -282,6 +302,8 @@ pub struct ShareForm {
     recordings: Vec<String>,
     consent: bool,
     csrf: String,
+    /// The share link the resident came through.
+    via: Option<String>,
 }
 
 impl From<Vec<(String, String)>> for ShareForm {
@@ -296,6 +318,7 @@ impl From<Vec<(String, String)>> for ShareForm {
             recordings: chosen_ids(&pairs),
             consent: field("consent").is_some_and(|v| v == "yes"),
             csrf: field("csrf").unwrap_or_default(),
+            via: via_from_pairs(&pairs),
         }
     }
 }
@@ -320,15 +343,18 @@ pub async fn share(
         return away;
     }
     let form = f.form;
+    let via = form.via.as_deref();
     let ids: Value = json!(form.recordings);
     let agreed = Value::Bool(form.consent);
     let outcome = state
         .app
-        .share_recordings(&who, &id, None, Some(&ids), Some(&agreed))
+        .share_recordings(&who, &id, via, Some(&ids), Some(&agreed))
         .await;
     let e = match outcome {
         Ok(detail) => {
-            return Redirect::to(&format!("/shares/{}?shared=1", detail.submission.id))
+            // The receipt's link back to the request keeps the share link.
+            let via = via.map(|v| format!("&via={v}")).unwrap_or_default();
+            return Redirect::to(&format!("/shares/{}?shared=1{via}", detail.submission.id))
                 .into_response();
         }
         Err(e) => ApiError::from(e),
@@ -343,7 +369,7 @@ pub async fn share(
                 e.code,
                 "Nothing was shared: tick the box to agree first. Sharing sends your name, home address and email with the videos.",
             );
-            consent(&state, &who, &id, &form.recordings, Some(problem))
+            consent(&state, &who, &id, via, &form.recordings, Some(problem))
                 .await
                 .into_response()
         }
@@ -352,7 +378,7 @@ pub async fn share(
                 "no_recording_chosen",
                 "Nothing was shared: choose at least one video first.",
             );
-            choose(&state, &who, &id, &chosen, Some(problem))
+            choose(&state, &who, &id, via, &chosen, Some(problem))
                 .await
                 .into_response()
         }
@@ -364,7 +390,7 @@ pub async fn share(
                 _ => super::sentence(&e.message),
             };
             let problem = Problem::new(e.code, format!("Nothing was shared. {why}"));
-            choose(&state, &who, &id, &chosen, Some(problem))
+            choose(&state, &who, &id, via, &chosen, Some(problem))
                 .await
                 .into_response()
         }
@@ -391,7 +417,14 @@ mod tests {
             ("recording", " "),
         ]);
         assert_eq!(chosen_ids(&p), ["b", "a"]);
-        assert_eq!(choice_query(&chosen_ids(&p)), "recording=b&recording=a");
+        assert_eq!(
+            choice_query(&chosen_ids(&p), None),
+            "recording=b&recording=a"
+        );
+        assert_eq!(
+            choice_query(&chosen_ids(&p), Some("pub-1")),
+            "recording=b&recording=a&via=pub-1"
+        );
     }
 
     #[test]
@@ -407,7 +440,10 @@ mod tests {
         assert_eq!(f.recordings, ["r1", "r2"]);
         assert!(f.consent);
         assert_eq!(f.csrf, "t");
-        let f = read("csrf=t&recording=r1");
+        assert_eq!(f.via, None);
+        let f = read("csrf=t&recording=r1&via=pub_1");
         assert!(!f.consent);
+        assert_eq!(f.via.as_deref(), Some("pub_1"));
+        assert_eq!(read("via=a%26b").via, None);
     }
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{size_label, staff_elsewhere, thousands};
+use super::{size_label, staff_elsewhere, thousands, via_query, via_token};
 use crate::app::Principal;
 use crate::web::AppState;
 use crate::web::evidence::{MyItemView, MySubmissionView};
@@ -67,6 +67,8 @@ struct ReceiptView {
     share: ShareRow,
     /// Right after sharing: the page confirms it.
     just_shared: bool,
+    /// `?via=…` for the link back to the request, when the resident came by its share link.
+    via_query: String,
 }
 
 async fn my_shares(state: &AppState, who: &Principal) -> Result<Vec<ShareRow>, PageError> {
@@ -98,6 +100,9 @@ pub struct ReceiptQuery {
     /// Set right after sharing: the page confirms it.
     #[serde(default)]
     shared: Option<String>,
+    /// The share link the resident came through, for the link back to the request.
+    #[serde(default)]
+    via: Option<String>,
 }
 
 /// `GET /shares/{id}`: one share's receipt; right after sharing (`?shared=1`) it confirms the
@@ -111,7 +116,9 @@ pub async fn receipt_page(
     if let Some(away) = staff_elsewhere(&who) {
         return away;
     }
-    let just_shared = query.is_ok_and(|Query(q)| q.shared.is_some());
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let just_shared = query.shared.is_some();
+    let via_query = via_query(via_token(query.via.as_deref()).as_deref());
     let share = match my_shares(&state, &who).await {
         Ok(s) => s.into_iter().find(|s| s.id == id),
         Err(e) => return e.into_response(),
@@ -133,7 +140,11 @@ pub async fn receipt_page(
     render(
         "resident_receipt.html",
         &layout,
-        ReceiptView { share, just_shared },
+        ReceiptView {
+            share,
+            just_shared,
+            via_query,
+        },
     )
     .into_response()
 }
