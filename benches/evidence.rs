@@ -29,7 +29,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use support::{HOME, json_call, login, median, seed, start_server, temp_dir};
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const CHUNK: usize = 8 << 20;
 
 fn env_mib(name: &str, default: u64) -> u64 {
@@ -159,16 +159,14 @@ async fn tus_upload(
 }
 
 /// Seconds `dd` takes to write `mib` MiB in 8 MiB blocks and fsync them.
-fn dd(dir: &Path, mib: u64) -> Duration {
+/// `dd` of `mib` MiB of zeros in 8 MiB blocks with `sync`: `conv=fsync` (one fsync at the end,
+/// the yardstick) or `oflag=dsync` (each block durable before the next, as each tus
+/// chunk is before its offset is acknowledged).
+fn dd(dir: &Path, mib: u64, sync: &str) -> Duration {
     let out = dir.join("dd.bin");
     let start = Instant::now();
     let status = Command::new("dd")
-        .args([
-            "if=/dev/zero",
-            "bs=8M",
-            &format!("count={}", mib / 8),
-            "conv=fsync",
-        ])
+        .args(["if=/dev/zero", "bs=8M", &format!("count={}", mib / 8), sync])
         .arg(format!("of={}", out.display()))
         .stderr(Stdio::null())
         .status()
@@ -270,7 +268,8 @@ async fn run() {
     let mut uploads = Vec::new();
     let mut dds = Vec::new();
     for round in 1..=ROUNDS {
-        let d = dd(&dir, upload_mib);
+        let d = dd(&dir, upload_mib, "conv=fsync");
+        let per_chunk = dd(&dir, upload_mib, "oflag=dsync");
         let start = Instant::now();
         let id = tus_upload(&client, &base, &device_token, &device_id, &clip, started).await;
         let u = start.elapsed();
@@ -283,13 +282,16 @@ async fn run() {
         )
         .await;
         let (um, dm) = (mbps(clip_len, u), mbps(clip_len, d));
+        let pm = mbps(clip_len, per_chunk);
         println!(
-            "  round {round}: upload {:.0} MB/s ({:.2} s), dd {:.0} MB/s ({:.2} s), ratio {:.2}",
+            "  round {round}: upload {:.0} MB/s ({:.2} s), dd {:.0} MB/s ({:.2} s), ratio {:.2}; dd oflag=dsync {:.0} MB/s, ratio {:.2}",
             um,
             u.as_secs_f64(),
             dm,
             d.as_secs_f64(),
-            um / dm
+            um / dm,
+            pm,
+            um / pm
         );
         ratios.push(um / dm);
         uploads.push(um);
