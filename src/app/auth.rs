@@ -33,8 +33,7 @@ pub struct MfaEnrollment {
 
 /// The SHA-256 of a token, hex: what the sessions table keys on.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> String {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::recordings::requested_range;
-use super::uploads::{blob_error, hex};
+use super::uploads::blob_error;
 use super::{App, AppError, Principal, Result};
 use crate::domain::Role;
 use crate::domain::area::{self, Shape};
@@ -525,7 +525,7 @@ impl App {
                 return Err(blob_error(e));
             }
         }
-        let sha256 = hex(&hasher.finalize());
+        let sha256 = hex::encode(hasher.finalize());
         if copied != r.size || !sha256.eq_ignore_ascii_case(&r.sha256) {
             // The resident's stored bytes are not what was uploaded: never hand the agency
             // a clip that does not match its own hash.

@@ -26,7 +26,6 @@ use tokio::sync::mpsc;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, StreamWriter, ZipWriter};
 
-use super::uploads::hex;
 use super::{App, AppError, Principal, Result};
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::checkpoint::Checkpoint;
@@ -483,7 +482,7 @@ impl App {
                 break;
             }
         }
-        Ok(Rehash::judge(item, hex(&hasher.finalize()), size))
+        Ok(Rehash::judge(item, hex::encode(hasher.finalize()), size))
     }
 }
 
@@ -705,7 +704,7 @@ impl Job {
             }
             zip.write_all(&chunk).map_err(&io_error)?;
         }
-        Ok(Rehash::judge(item, hex(&hasher.finalize()), size))
+        Ok(Rehash::judge(item, hex::encode(hasher.finalize()), size))
     }
 
     /// Records the failed check in the clip's chain of custody and in the audit log, and

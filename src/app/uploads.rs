@@ -63,29 +63,14 @@ impl UploadStatus {
     }
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// The SHA-256 state, serialized (sha2's `SerializableState`) as hex for `uploads.hash_state`.
 fn save_hasher(h: &Sha256) -> String {
-    hex(&h.serialize())
+    hex::encode(h.serialize())
 }
 
 fn load_hasher(state: &str) -> Result<Sha256> {
-    let bytes =
-        unhex(state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("hash_state is not hex")))?;
+    let bytes = hex::decode(state)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hash_state is not hex: {e}")))?;
     let array = bytes
         .as_slice()
         .try_into()
@@ -325,7 +310,7 @@ impl App {
         // the same object, since only one of them will be recorded.
         let mut nonce = [0_u8; 6];
         rand::fill(&mut nonce);
-        let key = format!("uploads/{id}/{offset:020}-{}", hex(&nonce));
+        let key = format!("uploads/{id}/{offset:020}-{}", hex::encode(nonce));
         let mut writer: Option<BlobWriter> = None;
         let mut received: u64 = 0;
         let mut cut_short = false;
@@ -455,7 +440,7 @@ impl App {
                 return Err(AppError::UnsupportedMedia(refusal.message()));
             }
         };
-        let sha256 = hex(&hasher.finalize());
+        let sha256 = hex::encode(hasher.finalize());
         let outcome = self
             .db
             .finish_upload(
@@ -621,12 +606,5 @@ mod tests {
         assert_eq!(a.finalize(), b.finalize());
         assert!(load_hasher("zz").is_err());
         assert!(load_hasher("00").is_err());
-    }
-
-    #[test]
-    fn hex_round_trips() {
-        assert_eq!(hex(&[0, 15, 255]), "000fff");
-        assert_eq!(unhex("000fff"), Some(vec![0, 15, 255]));
-        assert_eq!(unhex("0"), None);
     }
 }

@@ -511,13 +511,7 @@ mod tests {
         assert_eq!(key[0], 0x01);
         assert_eq!(&key[1..], s.key.verifying_key().as_bytes());
         let digest = Sha256::digest([ORIGIN.as_bytes(), b"\n\x01", &key[1..]].concat());
-        assert_eq!(
-            hash,
-            format!(
-                "{:02x}{:02x}{:02x}{:02x}",
-                digest[0], digest[1], digest[2], digest[3]
-            )
-        );
+        assert_eq!(hash, hex::encode(&digest[..4]));
     }
 
     #[test]
@@ -532,10 +526,7 @@ mod tests {
         let note = format!("{body}\n\u{2014} {ORIGIN} {}\n", STANDARD.encode(blob));
         let vkey = format!(
             "{ORIGIN}+{}+{}",
-            digest[..4]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
+            hex::encode(&digest[..4]),
             STANDARD.encode([&[0x01], &public[..]].concat())
         );
         assert_eq!(LogSigner::from_bytes(ORIGIN, &[9; 32]).verifier_key(), vkey);

@@ -153,16 +153,14 @@ pub enum ChainError {
     },
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Hex SHA-256 of `b"canvass-custody-v1\n" ‖ evidence_id`: the chain's anchor.
 pub fn genesis_hash(evidence_id: &str) -> String {
-    hex(&Sha256::new()
-        .chain_update(GENESIS_PREFIX)
-        .chain_update(evidence_id.as_bytes())
-        .finalize())
+    hex::encode(
+        Sha256::new()
+            .chain_update(GENESIS_PREFIX)
+            .chain_update(evidence_id.as_bytes())
+            .finalize(),
+    )
 }
 
 /// The fields an event's hash covers: all but `hash` itself, with the same names.
@@ -197,7 +195,7 @@ pub fn event_hash(e: &CustodyEvent) -> String {
     // serde_jcs fails only on non-string map keys and non-finite numbers, and neither can
     // occur here (serde_json::Value holds neither), so the fallback is never taken.
     let canonical = serde_jcs::to_vec(&fields).unwrap_or_default();
-    hex(&Sha256::digest(&canonical))
+    hex::encode(Sha256::digest(&canonical))
 }
 
 /// The event that follows `prev` (`None`: the first), with seq, prev_hash and hash filled in.
@@ -325,7 +323,7 @@ mod tests {
 
     #[test]
     fn genesis_hash_is_sha256_of_prefix_and_id() {
-        let expected = hex(&Sha256::digest(b"canvass-custody-v1\nev-1"));
+        let expected = hex::encode(Sha256::digest(b"canvass-custody-v1\nev-1"));
         assert_eq!(genesis_hash(ID), expected);
         assert_eq!(genesis_hash(ID).len(), 64);
         assert_ne!(genesis_hash("ev-2"), genesis_hash(ID));
@@ -352,7 +350,7 @@ mod tests {
         let e = &sample()[0];
         let mut v = serde_json::to_value(e).unwrap();
         v.as_object_mut().unwrap().remove("hash");
-        let expected = hex(&Sha256::digest(serde_jcs::to_vec(&v).unwrap()));
+        let expected = hex::encode(Sha256::digest(serde_jcs::to_vec(&v).unwrap()));
         assert_eq!(e.hash, expected);
     }
 

@@ -492,10 +492,6 @@ mod tests {
     const INDEX: u64 = 3;
     const SIZE: u64 = 6;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
     fn signer() -> LogSigner {
         LogSigner::from_bytes(ORIGIN, &[9; 32])
     }
@@ -566,7 +562,7 @@ mod tests {
 
     fn item(n: u8) -> ManifestItem {
         let bytes = clip(n);
-        let sha = hex(&Sha256::digest(&bytes));
+        let sha = hex::encode(Sha256::digest(&bytes));
         let id = format!("ev-{n}");
         ManifestItem {
             file: format!("clips/{id}.mp4"),
@@ -701,7 +697,7 @@ mod tests {
     fn changed_file_hash_is_a_problem() {
         let m = manifest();
         let mut f = files(&m);
-        f.get_mut("clips/ev-1.mp4").unwrap().0 = hex(&Sha256::digest(b"other"));
+        f.get_mut("clips/ev-1.mp4").unwrap().0 = hex::encode(Sha256::digest(b"other"));
         assert_one(&problems(&m, &f), "clips/ev-1.mp4", "SHA-256");
     }
 
@@ -734,7 +730,7 @@ mod tests {
         // A swapped clip with its new hash written into the manifest: the received event
         // still holds the original hash.
         let mut m = manifest();
-        let new_sha = hex(&Sha256::digest(b"swapped"));
+        let new_sha = hex::encode(Sha256::digest(b"swapped"));
         m.items[0].sha256.clone_from(&new_sha);
         let mut f = files(&m);
         f.insert(m.items[0].file.clone(), (new_sha, m.items[0].size));

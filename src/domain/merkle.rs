@@ -384,18 +384,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn hex(s: &str) -> Hash {
-        assert_eq!(s.len(), 64, "{s}");
         let mut out = [0_u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
-        }
+        hex::decode_to_slice(s, &mut out).unwrap();
         out
     }
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-            .collect()
+        hex::decode(s).unwrap()
     }
 
     // ---- A naive implementation, written straight from the RFC 9162 text ----

@@ -24,8 +24,7 @@ pub fn load_or_create_secret(path: &Path) -> std::io::Result<[u8; 32]> {
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             match options.open(path) {
                 Ok(mut file) => {
-                    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-                    file.write_all(format!("{hex}\n").as_bytes())?;
+                    file.write_all(format!("{}\n", hex::encode(secret)).as_bytes())?;
                     file.sync_all()?;
                     Ok(secret)
                 }
@@ -41,13 +40,8 @@ pub fn load_or_create_secret(path: &Path) -> std::io::Result<[u8; 32]> {
 }
 
 fn parse_hex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
     let mut out = [0_u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
 }
 

@@ -7,19 +7,9 @@ use sqlx::Row;
 use super::{Db, Result, StoreError, Tx};
 use crate::domain::merkle::{Hash, NodeId};
 
-fn to_hex(h: &Hash) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn from_hex(s: &str) -> Result<Hash> {
     let mut out = [0_u8; 32];
-    if s.len() != 64 {
-        return Err(StoreError::Corrupt(format!("hash {s:?}")));
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
-            .map_err(|_| StoreError::Corrupt(format!("hash {s:?}")))?;
-    }
+    hex::decode_to_slice(s, &mut out).map_err(|_| StoreError::Corrupt(format!("hash {s:?}")))?;
     Ok(out)
 }
 
@@ -171,14 +161,14 @@ impl Tx {
         .bind(idx)
         .bind(request_id)
         .bind(entry)
-        .bind(to_hex(leaf))
+        .bind(hex::encode(leaf))
         .execute(&mut *self.0)
         .await?;
         for (node, hash) in nodes {
             sqlx::query("INSERT INTO transparency_nodes (level, idx, hash) VALUES ($1, $2, $3)")
                 .bind(i64::from(node.level))
                 .bind(i64::try_from(node.index).map_err(|_| StoreError::Corrupt("node".into()))?)
-                .bind(to_hex(hash))
+                .bind(hex::encode(hash))
                 .execute(&mut *self.0)
                 .await?;
         }

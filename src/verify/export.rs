@@ -100,10 +100,6 @@ pub struct Export {
     pub zip_checks: Vec<Check>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 and length of everything `r` yields, read in chunks.
 fn hash_stream(r: &mut impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
@@ -119,7 +115,7 @@ fn hash_stream(r: &mut impl Read) -> io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((hex(&hasher.finalize()), size))
+    Ok((hex::encode(hasher.finalize()), size))
 }
 
 fn entry_error(name: &str, reason: impl ToString) -> ReadError {
