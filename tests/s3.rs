@@ -8,97 +8,23 @@ mod common;
 #[path = "support/s3_server.rs"]
 mod s3_server;
 
-use base64::Engine;
 use canvass::domain::Role;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::TestApp;
+use chrono::{DateTime, Duration, Utc};
+use common::tus::{Tus, header, metadata};
+use common::{TestApp, files_under, fixture, sha256_hex, ts};
 use s3_server::S3Server;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 /// The resident's home and camera, inside the request's area.
 const HOME: (f64, f64) = (45.515, -122.66);
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Starts a tus upload of `len` bytes with a device token; answers its URL.
-async fn create_upload(
-    t: &TestApp,
-    token: &str,
-    len: usize,
-    start: DateTime<Utc>,
-) -> reqwest::Response {
-    let meta = format!(
-        "started_at {},ended_at {},filename {}",
-        b64(&ts(start)),
-        b64(&ts(start + Duration::seconds(6))),
-        b64("porch.mp4")
-    );
-    t.client
-        .post(format!("{}/api/v1/uploads", t.base))
-        .bearer_auth(token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", len.to_string())
-        .header("Upload-Metadata", meta)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(
-    t: &TestApp,
-    token: &str,
-    url: &str,
-    offset: usize,
-    bytes: &[u8],
-) -> reqwest::Response {
-    t.client
-        .patch(url)
-        .bearer_auth(token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap()
-}
-
-fn local_blob_files(t: &TestApp) -> Vec<std::path::PathBuf> {
-    let root = t.app().settings.data_dir.join("blobs");
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
+/// The upload's metadata: six seconds from `start`.
+fn clip_metadata(start: DateTime<Utc>) -> String {
+    metadata(&[
+        ("started_at", &ts(start)),
+        ("ended_at", &ts(start + Duration::seconds(6))),
+        ("filename", "porch.mp4"),
+    ])
 }
 
 #[tokio::test]
@@ -155,23 +81,20 @@ async fn the_evidence_path_works_end_to_end_with_blobs_on_s3() {
     cam.expect(201, None);
     let device_token = cam.body["token"].as_str().unwrap().to_owned();
     let clip = fixture("porch-cam.mp4");
-    let created = create_upload(&t, &device_token, clip.len(), end - Duration::minutes(30)).await;
-    assert_eq!(created.status(), 201);
-    let location = created.headers()["location"].to_str().unwrap().to_owned();
-    let upload_url = format!("{}{location}", t.base);
+    let tus = Tus::new(&t, &device_token);
+    let location = tus
+        .created(
+            clip.len() as u64,
+            &clip_metadata(end - Duration::minutes(30)),
+        )
+        .await;
     let half = clip.len() / 2;
-    assert_eq!(
-        patch(&t, &device_token, &upload_url, 0, &clip[..half])
-            .await
-            .status(),
-        204
-    );
-    let last = patch(&t, &device_token, &upload_url, half, &clip[half..]).await;
-    assert_eq!(last.status(), 204);
-    let recording_id = last.headers()["canvass-recording-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    tus.patch(&location, 0, &clip[..half])
+        .await
+        .expect(204, None);
+    let last = tus.patch(&location, half as u64, &clip[half..]).await;
+    last.expect(204, None);
+    let recording_id = header(&last, "canvass-recording-id").to_owned();
     let rec = t
         .get(
             &format!("/api/v1/recordings/{recording_id}"),
@@ -179,7 +102,7 @@ async fn the_evidence_path_works_end_to_end_with_blobs_on_s3() {
         )
         .await;
     rec.expect(200, None);
-    assert_eq!(rec.body["sha256"], hex_sha256(&clip));
+    assert_eq!(rec.body["sha256"], sha256_hex(&clip));
     assert_eq!(rec.body["content_type"], "video/mp4");
     let keys = s3.keys().await;
     assert!(
@@ -210,15 +133,15 @@ async fn the_evidence_path_works_end_to_end_with_blobs_on_s3() {
 
     // A file that is not video leaves nothing in the bucket.
     let text = fixture("not-a-video.mp4");
-    let created = create_upload(&t, &device_token, text.len(), end - Duration::minutes(30)).await;
-    let bad_url = format!(
-        "{}{}",
-        t.base,
-        created.headers()["location"].to_str().unwrap()
-    );
-    let refused = patch(&t, &device_token, &bad_url, 0, &text).await;
-    assert_eq!(refused.status(), 415);
-    let bad_id = bad_url.rsplit('/').next().unwrap();
+    let bad_location = tus
+        .created(
+            text.len() as u64,
+            &clip_metadata(end - Duration::minutes(30)),
+        )
+        .await;
+    let refused = tus.patch(&bad_location, 0, &text).await;
+    assert_eq!(refused.status, 415);
+    let bad_id = bad_location.rsplit('/').next().unwrap();
     assert!(
         !s3.keys().await.iter().any(|k| k.contains(bad_id)),
         "the refused upload's object is gone"
@@ -237,7 +160,7 @@ async fn the_evidence_path_works_end_to_end_with_blobs_on_s3() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(shared.body["items"][0]["sha256"], hex_sha256(&clip));
+    assert_eq!(shared.body["items"][0]["sha256"], sha256_hex(&clip));
     assert!(
         s3.keys()
             .await
@@ -265,8 +188,8 @@ async fn the_evidence_path_works_end_to_end_with_blobs_on_s3() {
         .unwrap();
     assert_eq!(content.status(), 200);
     assert_eq!(
-        hex_sha256(&content.bytes().await.unwrap()),
-        hex_sha256(&clip)
+        sha256_hex(&content.bytes().await.unwrap()),
+        sha256_hex(&clip)
     );
 
     // Export from S3 and verify it offline.
@@ -297,9 +220,9 @@ async fn the_evidence_path_works_end_to_end_with_blobs_on_s3() {
     assert_eq!((report.checked, report.matched), (1, 1), "{report:?}");
 
     assert!(
-        local_blob_files(&t).is_empty(),
+        files_under(&t.app().settings.data_dir.join("blobs")).is_empty(),
         "blobs written to the local disk: {:?}",
-        local_blob_files(&t)
+        files_under(&t.app().settings.data_dir.join("blobs"))
     );
     t.stop().await;
 }

@@ -9,13 +9,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
-use base64::Engine;
 use bytes::Bytes;
 use canvass::domain::Role;
 use canvass::store::{Db, NewUser};
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
+use common::tus::metadata;
+use common::{fixture, sha256_hex, ts};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const MIB: usize = 1 << 20;
 const HOME: (f64, f64) = (45.515, -122.66);
@@ -45,11 +45,7 @@ impl Server {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CANVASS_") {
-                cmd.env_remove(&key);
-            }
-        }
+        common::clear_canvass_env(&mut cmd);
         let mut server = Server {
             child: cmd.spawn().expect("the binary starts"),
             base: format!("http://127.0.0.1:{port}"),
@@ -87,11 +83,7 @@ impl Drop for Server {
 
 /// A valid MP4 of `len` bytes: the fixture followed by a 64-bit `free` box of padding.
 fn clip(len: usize) -> Vec<u8> {
-    let mut out = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/porch-cam.mp4"
-    ))
-    .unwrap();
+    let mut out = fixture("porch-cam.mp4");
     let pad = (len - out.len()) as u64;
     out.extend_from_slice(&1u32.to_be_bytes());
     out.extend_from_slice(b"free");
@@ -151,9 +143,7 @@ async fn a_kill_9_mid_patch_then_a_restart_resumes_and_finishes_one_recording() 
     let token = device["token"].as_str().unwrap().to_owned();
 
     let file = clip(24 * MIB);
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let t0 = Utc::now() - Duration::hours(2);
-    let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     let created = client
         .post(format!("{}/api/v1/uploads", server.base))
         .bearer_auth(&token)
@@ -161,11 +151,10 @@ async fn a_kill_9_mid_patch_then_a_restart_resumes_and_finishes_one_recording() 
         .header("Upload-Length", file.len().to_string())
         .header(
             "Upload-Metadata",
-            format!(
-                "started_at {},ended_at {}",
-                b64(&at(t0)),
-                b64(&at(t0 + Duration::minutes(5)))
-            ),
+            metadata(&[
+                ("started_at", &ts(t0)),
+                ("ended_at", &ts(t0 + Duration::minutes(5))),
+            ]),
         )
         .send()
         .await
@@ -252,11 +241,7 @@ async fn a_kill_9_mid_patch_then_a_restart_resumes_and_finishes_one_recording() 
             .unwrap(),
     )
     .await;
-    let want: String = Sha256::digest(&file)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(recording["sha256"], want.as_str());
+    assert_eq!(recording["sha256"], sha256_hex(&file).as_str());
     assert_eq!(recording["size"], file.len() as u64);
 
     // Exactly one recording; its pieces tile the file with no gap and no overlap.
