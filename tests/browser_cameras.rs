@@ -368,10 +368,24 @@ async fn a_resident_adds_a_camera_sees_its_token_once_and_uploads_a_recording() 
     assert_eq!(list[0]["name"], "Porch");
     assert_eq!(list[0]["has_token"], true);
     let device_id = list[0]["id"].as_str().unwrap().to_owned();
+    // The token page is a GET after a redirect: reloading it neither adds a second camera nor
+    // shows the token again.
+    assert_eq!(b.path().await, format!("/cameras/{device_id}/token"));
+    b.driver.refresh().await.unwrap();
+    wait_for_h1(&b, "My cameras").await;
+    assert!(!b.driver.source().await.unwrap().contains(&token));
+    let again = t.get("/api/v1/devices", Some(&r.token)).await;
+    assert_eq!(
+        again.body["items"]
+            .as_array()
+            .or(again.body.as_array())
+            .map(Vec::len),
+        Some(1),
+        "{}",
+        again.text
+    );
 
     // Back on the list the token is nowhere.
-    b.click("a.button.primary[href^='/cameras']").await;
-    wait_for_h1(&b, "My cameras").await;
     let source = b.driver.source().await.unwrap();
     assert!(!source.contains(&token));
     assert!(b.text(".camera-name").await.contains("Porch"));

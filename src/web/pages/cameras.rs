@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cameras", get(cameras_page).post(add_camera))
         .route("/cameras/{id}/rename", post(rename_camera))
-        .route("/cameras/{id}/token", post(new_token))
+        .route("/cameras/{id}/token", get(token_once).post(new_token))
         .route("/cameras/{id}/token/revoke", post(revoke_token))
         .route("/cameras/{id}/remove", get(remove_page).post(remove_camera))
 }
@@ -300,6 +300,73 @@ struct TokenView {
     token: String,
 }
 
+/// The cookie that carries a token from the form post that made it to the page that shows it
+/// (post, redirect, get: reloading the page then neither adds a second camera nor shows the
+/// token again). It is sealed with the server's key, bound to the camera, lives five minutes,
+/// is sent only to `/cameras`, and is cleared when the page shows it.
+const NEW_TOKEN_COOKIE: &str = "canvass_new_token";
+const NEW_TOKEN_PURPOSE: &str = "camera-token-once";
+
+/// Hands a new token to `GET /cameras/{id}/token`: the cookie, and a 303 there.
+fn show_token_once(state: &AppState, camera_id: &str, kind: &str, token: &str) -> Response {
+    let sealed = crate::domain::cursor::seal(
+        &state.app.cursor_key,
+        NEW_TOKEN_PURPOSE,
+        &format!("{camera_id}\n{kind}\n{token}"),
+    );
+    let cookie = format!(
+        "{NEW_TOKEN_COOKIE}={sealed}; Path=/cameras; HttpOnly; SameSite=Strict; Max-Age=300{}",
+        super::session::secure(&state.app.settings)
+    );
+    let mut r = Redirect::to(&format!("/cameras/{camera_id}/token")).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(axum::http::header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `GET /cameras/{id}/token`: shows, once, the token that the post before it issued for this
+/// camera; without one (a reload, a bookmark) it goes back to the cameras.
+pub async fn token_once(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let carried = super::session::cookie(&headers, NEW_TOKEN_COOKIE)
+        .and_then(|c| crate::domain::cursor::open(&state.app.cursor_key, NEW_TOKEN_PURPOSE, &c));
+    let parts = carried.as_deref().and_then(|text| {
+        let mut it = text.splitn(3, '\n');
+        Some((it.next()?, it.next()?, it.next()?))
+    });
+    let Some((camera_id, kind, token)) = parts.filter(|(camera_id, _, _)| *camera_id == id) else {
+        return Redirect::to(&format!("/cameras#camera-{id}")).into_response();
+    };
+    // The camera must still be this resident's (the app answers 404 otherwise).
+    let device = match state.app.device(&who, camera_id).await {
+        Ok(d) => d,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let mut r = token_page(
+        &state,
+        &who,
+        TokenView {
+            kind: if kind == "added" { "added" } else { "replaced" },
+            camera_id: device.id,
+            camera_name: device.name,
+            token: token.to_owned(),
+        },
+    );
+    let clear = format!(
+        "{NEW_TOKEN_COOKIE}=; Path=/cameras; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        super::session::secure(&state.app.settings)
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&clear) {
+        r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    r
+}
+
 fn token_page(state: &AppState, who: &Principal, view: TokenView) -> Response {
     let title = if view.kind == "added" {
         "Camera added"
@@ -310,7 +377,7 @@ fn token_page(state: &AppState, who: &Principal, view: TokenView) -> Response {
     match render("cameras_token.html", &layout, view) {
         Ok(html) => {
             let mut r = html.into_response();
-            // The token must not linger in a cache (the page answers a POST, but be explicit).
+            // The token must not linger in a cache.
             r.headers_mut().insert(
                 axum::http::header::CACHE_CONTROL,
                 axum::http::HeaderValue::from_static("no-store"),
@@ -322,7 +389,8 @@ fn token_page(state: &AppState, who: &Principal, view: TokenView) -> Response {
 }
 
 /// `POST /cameras`: registers a camera (`App::create_device`) and shows its upload token,
-/// once. A refused form comes back with the reason and what was typed.
+/// once, on the page it redirects to. A refused form comes back with the reason and what was
+/// typed.
 pub async fn add_camera(State(state): State<AppState>, f: SessionForm<AddCameraForm>) -> Response {
     let (who, form) = (f.who, f.form);
     let location = match (coordinate(&form.lat), coordinate(&form.lon)) {
@@ -334,16 +402,7 @@ pub async fn add_camera(State(state): State<AppState>, f: SessionForm<AddCameraF
     } else {
         match state.app.create_device(&who, &form.name, location).await {
             Ok((device, token)) => {
-                return token_page(
-                    &state,
-                    &who,
-                    TokenView {
-                        kind: "added",
-                        camera_id: device.id,
-                        camera_name: device.name,
-                        token,
-                    },
-                );
+                return show_token_once(&state, &device.id, "added", &token);
             }
             Err(e) => match refusal(e) {
                 Ok(text) => text,
@@ -382,27 +441,14 @@ pub async fn rename_camera(
 }
 
 /// `POST /cameras/{id}/token`: issues a new upload token (`App::issue_device_token`; the old
-/// one stops working) and shows it, once.
+/// one stops working) and shows it, once, on the page it redirects to.
 pub async fn new_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
     f: SessionForm<CsrfForm>,
 ) -> Response {
-    let device = match state.app.device(&f.who, &id).await {
-        Ok(d) => d,
-        Err(e) => return PageError::from(e).into_response(),
-    };
     match state.app.issue_device_token(&f.who, &id).await {
-        Ok(token) => token_page(
-            &state,
-            &f.who,
-            TokenView {
-                kind: "replaced",
-                camera_id: device.id,
-                camera_name: device.name,
-                token,
-            },
-        ),
+        Ok(token) => show_token_once(&state, &id, "replaced", &token),
         Err(e) => PageError::from(e).into_response(),
     }
 }

@@ -33,7 +33,7 @@ pub fn has_session_cookie(headers: &HeaderMap) -> bool {
     cookie(headers, SESSION_COOKIE).is_some()
 }
 
-fn secure(settings: &Settings) -> &'static str {
+pub(super) fn secure(settings: &Settings) -> &'static str {
     if settings.secure_cookies || settings.public_url.starts_with("https://") {
         "; Secure"
     } else {
