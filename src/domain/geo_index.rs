@@ -238,7 +238,11 @@ fn cover_cells(area: &Polygon<f64>) -> Result<Vec<CellIndex>, GeoIndexError> {
             limit: MAX_COVER_ESTIMATE,
         });
     }
-    let mut cells = tiled(area)?;
+    let mut cells = match tiled(area, estimate)? {
+        Some(cells) => cells,
+        // The tiler ran past any plausible count: sample the area instead.
+        None => sampled(area)?,
+    };
 
     // The margin (see COVER_MARGIN_DEG): neighbours the tiler left out because they miss the
     // area by a hair. One ring is enough, the discrepancy being far smaller than a cell.
@@ -258,8 +262,21 @@ fn cover_cells(area: &Polygon<f64>) -> Result<Vec<CellIndex>, GeoIndexError> {
     Ok(cells.into_iter().collect())
 }
 
-/// The cells whose outline touches the area, as h3o's tiler finds them (no margin).
-fn tiled(area: &Polygon<f64>) -> Result<HashSet<CellIndex>, GeoIndexError> {
+/// Cells a tiling may yield before it is taken for a runaway, given the planar estimate: the
+/// cells touching an area are at most its bounding box's and a ring of cells around it.
+fn tiling_limit(estimate: usize) -> usize {
+    estimate.saturating_mul(4).saturating_add(1_000)
+}
+
+/// The cells whose outline touches the area, as h3o's tiler finds them (no margin); `None`
+/// when the tiler yields more than [`tiling_limit`] cells. That happens on some areas within
+/// a few hundred metres of the antimeridian: with the transmeridian heuristic off, h3o's
+/// inward propagation can escape the area and flood the globe (in debug builds an internal
+/// assertion of h3o's stops it first).
+fn tiled(
+    area: &Polygon<f64>,
+    estimate: usize,
+) -> Result<Option<HashSet<CellIndex>>, GeoIndexError> {
     // `Covers` takes every cell that touches the area; the default (centre inside) would miss
     // homes near the edges. The transmeridian heuristic is off so the tiler reads edges the
     // planar way `contains_home` does (see the module documentation).
@@ -268,7 +285,70 @@ fn tiled(area: &Polygon<f64>) -> Result<HashSet<CellIndex>, GeoIndexError> {
         .disable_transmeridian_heuristic()
         .build();
     tiler.add(area.clone())?;
-    Ok(tiler.into_coverage().collect())
+    let limit = tiling_limit(estimate);
+    let mut yielded = 0_usize;
+    let cells: HashSet<CellIndex> = tiler
+        .into_coverage()
+        .take(limit + 1)
+        .inspect(|_| yielded += 1)
+        .collect();
+    Ok((yielded <= limit).then_some(cells))
+}
+
+/// Every cell that touches the area, found without the tiler: the cells of points sampled
+/// across the area and along its rings, closer together than a cell is wide, and their
+/// neighbours. A home inside the area is within one sample spacing of an inside sample or of
+/// a ring, so its cell is a sample's cell or a neighbour of one. Only for areas the tiler
+/// cannot do (see [`tiled`]); the exact test afterwards removes what lies outside.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "sample counts of an area already checked against MAX_COVER_ESTIMATE"
+)]
+fn sampled(area: &Polygon<f64>) -> Result<HashSet<CellIndex>, GeoIndexError> {
+    // A resolution 9 cell is about 350 m across; samples every 50 m.
+    const STEP_M: f64 = 50.0;
+    const M_PER_DEG: f64 = 111_320.0;
+    let Some(bbox) = area.bounding_rect() else {
+        return Ok(HashSet::new());
+    };
+    let (min, max) = (bbox.min(), bbox.max());
+    let widest = if min.y <= 0.0 && max.y >= 0.0 {
+        0.0
+    } else {
+        min.y.abs().min(max.y.abs())
+    };
+    let dy = STEP_M / M_PER_DEG;
+    let dx = dy / widest.to_radians().cos().max(0.01);
+    let rows = ((max.y - min.y) / dy).ceil() as usize + 1;
+    let cols = ((max.x - min.x) / dx).ceil() as usize + 1;
+    let mut seeds = HashSet::new();
+    let mut add = |x: f64, y: f64| -> Result<(), GeoIndexError> {
+        seeds.insert(home_cell_index(
+            y.clamp(-90.0, 90.0),
+            x.clamp(-180.0, 180.0),
+        )?);
+        Ok(())
+    };
+    for r in 0..rows {
+        for c in 0..cols {
+            let (x, y) = (min.x + c as f64 * dx, min.y + r as f64 * dy);
+            if area.intersects(&Point::new(x, y)) {
+                add(x, y)?;
+            }
+        }
+    }
+    for ring in std::iter::once(area.exterior()).chain(area.interiors()) {
+        for line in ring.lines() {
+            let (ex, ey) = (line.end.x - line.start.x, line.end.y - line.start.y);
+            let steps = ((ex / dx).abs().max((ey / dy).abs()).ceil() as usize).max(1);
+            for i in 0..=steps {
+                let f = i as f64 / steps as f64;
+                add(line.start.x + ex * f, line.start.y + ey * f)?;
+            }
+        }
+    }
+    Ok(seeds.iter().flat_map(|c| c.grid_disk_safe(1)).collect())
 }
 
 /// About how many [`HOME_RESOLUTION`] cells the area's bounding box (read the planar way) holds.
@@ -809,6 +889,45 @@ mod tests {
     }
 
     #[test]
+    fn a_circle_against_the_antimeridian_is_covered_without_missing_a_home() {
+        // The case a property test found: a small oval 0.004° east of the antimeridian, on
+        // which h3o's tiler (transmeridian heuristic off) floods outward without end.
+        #[allow(clippy::unreadable_literal, clippy::excessive_precision)]
+        let ring: Vec<Coord<f64>> = [
+            (0.005737867669886458, 39.571450732939404),
+            (0.005301098500466327, 39.57314331302419),
+            (0.004057285138927769, 39.574578213134345),
+            (0.0021957868943688298, 39.57553698273549),
+            (0.0, 39.57587365784714),
+            (-0.002195786894368829, 39.57553698273549),
+            (-0.0040572851389277685, 39.574578213134345),
+            (-0.005301098500466327, 39.57314331302419),
+            (-0.005737867669886458, 39.571450732939404),
+            (-0.005301098500466327, 39.56975815285462),
+            (-0.00405728513892777, 39.56832325274446),
+            (-0.002195786894368833, 39.567364483143315),
+            (0.0, 39.56702780803167),
+            (0.0021957868943688306, 39.567364483143315),
+            (0.004057285138927768, 39.56832325274446),
+            (0.005301098500466325, 39.56975815285462),
+            (0.005737867669886458, 39.571450732939404),
+        ]
+        .iter()
+        .map(|&(x, y)| Coord { x, y })
+        .collect();
+        let area = Polygon::new(LineString(ring), vec![]);
+        let moved = against_antimeridian(&area, false, 0.004_017_203_861_737_912);
+        // The tiler runs away on it, so the cover comes from sampling.
+        assert!(
+            tiled(&moved, planar_cell_estimate(&moved))
+                .unwrap()
+                .is_none()
+        );
+        check_index(&moved, &[(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)], &[(0.5, 0.0)])
+            .expect("no home missed");
+    }
+
+    #[test]
     fn the_margin_finds_homes_the_tiler_alone_would_miss() {
         // A cell that straddles the antimeridian. This point, on its edge (so it belongs to
         // it), is about 9e-8° outside the two pieces h3o splits its outline into.
@@ -836,7 +955,10 @@ mod tests {
         // Why the margin exists (h3o 0.11.1); not asserted, so an h3o fix does not fail this.
         println!(
             "tiler alone finds the home's cell: {}",
-            tiled(&area).unwrap().contains(&home)
+            tiled(&area, planar_cell_estimate(&area))
+                .unwrap()
+                .unwrap()
+                .contains(&home)
         );
     }
 }
