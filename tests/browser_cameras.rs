@@ -300,6 +300,17 @@ async fn set_time(b: &Browser, css: &str, value: &str) {
     .await;
 }
 
+/// Fills the camera upload `form`: the fixture `file`, and when the clip starts and ends.
+async fn fill_upload(b: &Browser, form: &str, file: &str, started: &str, ended: &str) {
+    b.find(&format!("{form} input[type=file]"))
+        .await
+        .send_keys(&fixture_path(file))
+        .await
+        .unwrap();
+    set_time(b, &format!("{form} input[name=started_at]"), started).await;
+    set_time(b, &format!("{form} input[name=ended_at]"), ended).await;
+}
+
 fn fixture_path(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -392,20 +403,11 @@ async fn a_resident_adds_a_camera_sees_its_token_once_and_uploads_a_recording() 
 
     // Upload through the page's file input, over tus.
     let form = format!("form.upload-form[data-device-id='{device_id}']");
-    b.find(&format!("{form} input[type=file]"))
-        .await
-        .send_keys(&fixture_path("porch-cam.mp4"))
-        .await
-        .unwrap();
-    set_time(
+    fill_upload(
         &b,
-        &format!("{form} input[name=started_at]"),
+        &form,
+        "porch-cam.mp4",
         "2026-11-20T21:30:00",
-    )
-    .await;
-    set_time(
-        &b,
-        &format!("{form} input[name=ended_at]"),
         "2026-11-20T21:36:00",
     )
     .await;
@@ -445,20 +447,11 @@ async fn a_resident_adds_a_camera_sees_its_token_once_and_uploads_a_recording() 
     b.screenshot("cameras-add").await;
 
     // Not a video: refused with a clear message, and nothing is added.
-    b.find(&format!("{form} input[type=file]"))
-        .await
-        .send_keys(&fixture_path("not-a-video.mp4"))
-        .await
-        .unwrap();
-    set_time(
+    fill_upload(
         &b,
-        &format!("{form} input[name=started_at]"),
+        &form,
+        "not-a-video.mp4",
         "2026-11-20T22:00:00",
-    )
-    .await;
-    set_time(
-        &b,
-        &format!("{form} input[name=ended_at]"),
         "2026-11-20T22:05:00",
     )
     .await;
@@ -646,20 +639,11 @@ async fn an_upload_that_stopped_half_way_goes_on_where_it_stopped() {
     b.use_session(&r.token).await;
     b.open("/cameras").await;
     let form = format!("form.upload-form[data-device-id='{device_id}']");
-    b.find(&format!("{form} input[type=file]"))
-        .await
-        .send_keys(&fixture_path("porch-cam.mp4"))
-        .await
-        .unwrap();
-    set_time(
+    fill_upload(
         &b,
-        &format!("{form} input[name=started_at]"),
+        &form,
+        "porch-cam.mp4",
         "2026-11-20T21:30:00",
-    )
-    .await;
-    set_time(
-        &b,
-        &format!("{form} input[name=ended_at]"),
         "2026-11-20T21:36:00",
     )
     .await;

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Errors, elsewhere, ticked};
+use super::{CreatedQuery, Errors, elsewhere, ticked};
 use crate::app::Principal;
 use crate::app::accounts::StaffAccount;
 use crate::app::agencies::{AGENCY_KINDS, AgencyInput, AgencyUpdate};
@@ -50,18 +50,11 @@ struct ListView {
     created: Option<String>,
 }
 
-/// The list's query: the agency just created, for the confirmation.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    created: Option<String>,
-}
-
 /// `GET /admin`: every agency (`App::list_agencies`) with its verified and evidence flags.
 pub async fn list_page(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
-    query: Result<ApiQuery<ListQuery>, ApiError>,
+    query: Result<ApiQuery<CreatedQuery>, ApiError>,
 ) -> Result<Response, PageError> {
     if let Some(r) = elsewhere(&who) {
         return Ok(r);

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::render::{PageError, home_for, humanize};
 use crate::app::{AppError, Principal};
@@ -38,6 +38,13 @@ pub fn router() -> Router<AppState> {
             get(moderators::list_page).post(moderators::create),
         )
         .route("/admin/audit", get(audit::audit_page))
+}
+
+/// A list page's query: the item just created (an agency, a moderator), for the confirmation.
+#[derive(Debug, Default, Deserialize)]
+pub struct CreatedQuery {
+    #[serde(default)]
+    created: Option<String>,
 }
 
 /// Admin pages are the platform admin's; anyone else goes to their own home. (Navigation

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Errors, elsewhere};
+use super::{CreatedQuery, Errors, elsewhere};
 use crate::app::Principal;
 use crate::app::accounts::StaffAccount;
 use crate::domain::password;
@@ -78,18 +78,11 @@ async fn page(
     Ok(render("admin_moderators.html", &layout, view)?.into_response())
 }
 
-/// The list's query: the moderator just created, for the confirmation.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    created: Option<String>,
-}
-
 /// `GET /admin/moderators`: every moderator (`App::list_moderators`) and the form for a new one.
 pub async fn list_page(
     State(state): State<AppState>,
     SignedIn(who): SignedIn,
-    query: Result<ApiQuery<ListQuery>, ApiError>,
+    query: Result<ApiQuery<CreatedQuery>, ApiError>,
 ) -> Result<Response, PageError> {
     if let Some(r) = elsewhere(&who) {
         return Ok(r);
