@@ -12,7 +12,7 @@
 mod browser;
 mod common;
 
-use browser::{Browser, browser, server};
+use browser::{Browser, browser, raw_client, server};
 use canvass::domain::{Role, mfa};
 use canvass::store::NewUser;
 use common::requests::{publish, staff, valid_request};
@@ -629,15 +629,6 @@ async fn every_page_is_light_clean_and_fits_a_phone() {
 // ---------------------------------------------------------------------------------------------
 // Without a browser: what the pages promise at the HTTP level (these always run).
 // ---------------------------------------------------------------------------------------------
-
-/// A client that shows redirects instead of following them, as a browser's network log would.
-fn raw_client() -> reqwest::Client {
-    canvass::install_tls_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// A form post's body (`application/x-www-form-urlencoded`).
 fn form(request: reqwest::RequestBuilder, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {

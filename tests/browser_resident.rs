@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration as StdDuration, Instant};
 
-use browser::{Browser, browser, server};
+use browser::{Browser, browser, raw_client, server};
 use canvass::domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use common::requests::{Staff, home_area, publish, request_at, staff};
@@ -734,15 +734,6 @@ async fn a_resident_outside_the_area_who_came_by_the_share_link_comments_and_sha
 
     b.finish().await;
     t.stop().await;
-}
-
-/// A client that shows redirects instead of following them.
-fn raw_client() -> reqwest::Client {
-    canvass::install_tls_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]

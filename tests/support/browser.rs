@@ -33,6 +33,15 @@ pub async fn browser(test: &str, t: &crate::common::TestApp) -> Option<Browser> 
     Browser::start(test, &t.base).await
 }
 
+/// A client that shows redirects instead of following them, as a browser's network log would.
+pub fn raw_client() -> reqwest::Client {
+    canvass::install_tls_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// Where screenshots always go (under the target folder, ignored by git).
 fn scratch_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
