@@ -24,6 +24,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 #[path = "../tests/support/push_service.rs"]
 mod push_service;
 #[path = "../tests/support/smtp_sink.rs"]
@@ -31,7 +33,6 @@ mod smtp_sink;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -50,6 +51,7 @@ use chrono::Utc;
 use geo::Polygon;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
+use support::{Server, start_server_with};
 
 const SEED: u64 = 0x00ca_2026_0004;
 /// The one password every synthetic resident has (hashed once, the hash reused).
@@ -979,28 +981,6 @@ async fn targeting(data: &Data, sqlite: &Db, pg: Option<&Db>, gis: Option<&AnyPo
 // The feed, against the real server
 // ---------------------------------------------------------------------------------------------
 
-/// A running `canvass serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// (resident set size, peak resident set size) of a process, KiB.
 fn rss_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -1023,47 +1003,13 @@ async fn start_server(
     data_dir: &Path,
     database_url: Option<&str>,
 ) -> Server {
-    let port = free_port();
-    let log = data_dir.join("server.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(data_dir)
-    .env("RUST_LOG", "warn")
-    .env("CANVASS_LOGIN_RATE_PER_MINUTE", "1000000")
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(&log).unwrap());
-    if let Some(url) = database_url {
-        cmd.args(["--database-url", url]);
-    }
-    let mut server = Server {
-        child: cmd.spawn().expect("spawn canvass"),
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    };
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
-            && r.status().is_success()
-        {
-            return server;
+    start_server_with(client, data_dir, Duration::from_secs(120), |cmd| {
+        cmd.env("CANVASS_LOGIN_RATE_PER_MINUTE", "1000000");
+        if let Some(url) = database_url {
+            cmd.args(["--database-url", url]);
         }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!(
-                "the server stopped ({status}): {}",
-                std::fs::read_to_string(&server.log).unwrap_or_default()
-            );
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the server did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 /// About `n` residents who live under at least one request, picked by drawing requests and

@@ -70,24 +70,36 @@ impl Drop for Server {
 
 /// Starts `canvass serve` on `data_dir` (staff second factor off) and waits until healthy.
 pub async fn start_server(client: &reqwest::Client, data_dir: &Path) -> Server {
+    start_server_with(client, data_dir, Duration::from_secs(60), |cmd| {
+        cmd.env("CANVASS_REQUIRE_STAFF_MFA", "false");
+    })
+    .await
+}
+
+/// Starts `canvass serve` on `data_dir` on a free port, with `configure` adding its own
+/// arguments and variables, and waits up to `limit` until it is healthy.
+pub async fn start_server_with(
+    client: &reqwest::Client,
+    data_dir: &Path,
+    limit: Duration,
+    configure: impl FnOnce(&mut Command),
+) -> Server {
     let port = free_port();
     let log = data_dir.join("server.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_canvass"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .env("CANVASS_REQUIRE_STAFF_MFA", "false")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("spawn canvass");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(data_dir)
+    .env("RUST_LOG", "warn")
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&log).unwrap());
+    configure(&mut cmd);
     let mut server = Server {
-        child,
+        child: cmd.spawn().expect("spawn canvass"),
         base: format!("http://127.0.0.1:{port}"),
         log,
     };
@@ -104,10 +116,7 @@ pub async fn start_server(client: &reqwest::Client, data_dir: &Path) -> Server {
                 std::fs::read_to_string(&server.log).unwrap_or_default()
             );
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "server not healthy"
-        );
+        assert!(start.elapsed() < limit, "the server did not become healthy");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
