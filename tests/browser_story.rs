@@ -143,7 +143,7 @@ async fn the_whole_story_from_drawing_a_request_to_a_verified_export() {
     b.click("#submit-request").await;
     b.wait_js(
         "the request page",
-        "return /^\\/agency\\/requests\\/[^/]+$/.test(location.pathname) && !location.pathname.endsWith('/new');",
+        "return /^\\/agency\\/requests\\/[^/]+$/.test(location.pathname) && !/\\/(new|check)$/.test(location.pathname);",
     )
     .await;
     let path = b.path().await;
