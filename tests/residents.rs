@@ -130,6 +130,37 @@ async fn feed_shows_a_published_request_to_residents_inside_its_area_only() {
 }
 
 #[tokio::test]
+async fn the_feed_shows_the_agency_name_as_it_is_now_after_a_rename() {
+    common::announce("the_feed_shows_the_agency_name_as_it_is_now_after_a_rename");
+    let t = TestApp::start().await;
+    let s = staff(&t).await;
+    let admin = t.account(Role::Admin, None).await;
+    let inside = t.account(Role::Resident, None).await;
+    let (id, _) = publish(&t, &s, valid_request("FEED-RENAME")).await;
+    // The first read keeps the published request in the server's cache.
+    let r = feed(&t, &inside).await;
+    assert_eq!(feed_ids(&r), std::slice::from_ref(&id), "{}", r.text);
+    assert_eq!(r.body["items"][0]["agency_name"], AGENCY);
+
+    t.call(
+        "PATCH",
+        &format!("/api/v1/agencies/{}", s.agency),
+        Some(&admin.token),
+        Some(json!({"name": "Riverton Police Bureau"})),
+    )
+    .await
+    .expect(200, None);
+    let r = feed(&t, &inside).await;
+    assert_eq!(feed_ids(&r), std::slice::from_ref(&id), "{}", r.text);
+    assert_eq!(
+        r.body["items"][0]["agency_name"], "Riverton Police Bureau",
+        "the request never changes, its agency's name may: {}",
+        r.text
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn staff_get_403_and_anonymous_callers_401_on_the_feed() {
     common::announce("staff_get_403_and_anonymous_callers_401_on_the_feed");
     let t = TestApp::start().await;

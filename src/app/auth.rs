@@ -234,22 +234,15 @@ impl App {
     /// Finds the principal behind a bearer token, or 401.
     pub async fn authenticate(&self, token: &str, source_ip: Option<String>) -> Result<Principal> {
         let hash = token_hash(token);
-        let session = self
+        let (session, user) = self
             .db
-            .session(&hash)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        if session.revoked {
-            return Err(AppError::Unauthenticated);
-        }
-        let user = self
-            .db
-            .user_by_id(&session.user_id)
+            .session_with_user(&hash)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let now = self.now();
         let policy = &self.settings.sessions;
-        if user.disabled
+        if session.revoked
+            || user.disabled
             || !policy.is_alive(user.role, session.expires_at, session.last_seen_at, now)
         {
             return Err(AppError::Unauthenticated);
@@ -266,6 +259,8 @@ impl App {
             session_hash: hash,
             mfa_pending: session.mfa_pending,
             source_ip,
+            home: user.home,
+            community_requests: user.community_requests,
         })
     }
 

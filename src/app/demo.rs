@@ -460,16 +460,7 @@ impl App {
                 let Some(user) = self.db.user_by_email(&resident_email(i)).await? else {
                     continue;
                 };
-                let resident = Principal {
-                    user_id: user.id.clone(),
-                    email: user.email.clone(),
-                    role: Role::Resident,
-                    agency_id: None,
-                    display_name: user.display_name.clone(),
-                    session_hash: String::new(),
-                    mfa_pending: false,
-                    source_ip: None,
-                };
+                let resident = Principal::without_session(user, None);
                 let (device, _token) = self
                     .create_device(&resident, "Front door camera", Some((lat, lon)))
                     .await?;

@@ -169,17 +169,8 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         Ok(Uploader {
-            principal: Principal {
-                user_id: owner.id,
-                email: owner.email,
-                role: owner.role,
-                agency_id: None,
-                display_name: owner.display_name,
-                // No session: the camera's token is not one, and cannot log out.
-                session_hash: String::new(),
-                mfa_pending: false,
-                source_ip,
-            },
+            // No session: the camera's token is not one, and cannot log out.
+            principal: Principal::without_session(owner, source_ip),
             device_id: Some(d.id),
         })
     }

@@ -29,7 +29,7 @@ use crate::domain::Role;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::checkpoint::LogSigner;
 use crate::store::blobs::Blobs;
-use crate::store::{AuditEntry, Db};
+use crate::store::{AuditEntry, Db, UserRecord};
 
 /// Everything a use case needs: the database, the settings and the log's signing key.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct App {
     pub cursor_key: [u8; 32],
     /// Recordings and evidence.
     pub blobs: Blobs,
+    /// Published requests read by the feed, kept because they never change.
+    pub published: Arc<residents::PublishedCache>,
     /// Seconds added to the wall clock: lets tests and demos see a request's response window
     /// close without waiting 60 days. Zero in normal service.
     clock_offset: Arc<AtomicI64>,
@@ -68,9 +70,31 @@ pub struct Principal {
     pub mfa_pending: bool,
     /// Where the request came from, for the audit log.
     pub source_ip: Option<String>,
+    /// A resident's home (latitude, longitude), read with the session: it decides which
+    /// requests they see.
+    pub home: Option<(f64, f64)>,
+    /// A resident's Community Requests setting, read with the session (off: an empty feed).
+    pub community_requests: bool,
 }
 
 impl Principal {
+    /// The principal acting as `user` without a session (a camera's token, the demo seeder):
+    /// such a principal cannot log out.
+    pub(crate) fn without_session(user: UserRecord, source_ip: Option<String>) -> Principal {
+        Principal {
+            home: user.home_lat.zip(user.home_lon),
+            community_requests: user.community_requests,
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+            agency_id: user.agency_id,
+            display_name: user.display_name,
+            session_hash: String::new(),
+            mfa_pending: false,
+            source_ip,
+        }
+    }
+
     /// An audit record of something this principal did.
     pub(crate) fn audit_entry<'a>(
         &'a self,
@@ -131,6 +155,9 @@ impl App {
         Ok(App {
             clock_offset: Arc::new(AtomicI64::new(0)),
             blobs,
+            published: Arc::new(residents::PublishedCache::new(
+                residents::PUBLISHED_CACHE_ENTRIES,
+            )),
             db,
             settings: Arc::new(settings),
             log_signer: Arc::new(log_signer),

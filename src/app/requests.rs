@@ -287,10 +287,7 @@ impl App {
 
     /// Whether a resident's home lies in a request's area (boundary included).
     async fn home_in_area(&self, who: &Principal, record: &RequestRecord) -> Result<bool> {
-        let Some(user) = self.db.user_by_id(&who.user_id).await? else {
-            return Ok(false);
-        };
-        let (Some(lat), Some(lon)) = (user.home_lat, user.home_lon) else {
+        let Some((lat, lon)) = who.home else {
             return Ok(false);
         };
         super::residents::area_holds(record, lat, lon)

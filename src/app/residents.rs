@@ -7,7 +7,9 @@ use crate::domain::area::{self, Shape};
 use crate::domain::cursor::{self, Position};
 use crate::domain::validation::Problems;
 use crate::domain::{Role, geo_index};
-use crate::store::{CommentRecord, RequestRecord, ResidentSettings, cell_i64};
+use crate::store::{CommentRecord, FeedCandidate, RequestRecord, ResidentSettings, cell_i64};
+use geo::Polygon;
+use std::sync::Arc;
 
 /// The most items a feed page holds.
 pub const FEED_PAGE: usize = 20;
@@ -22,6 +24,39 @@ pub struct FeedPage {
     /// Give this back for the next page; `None` at the end.
     pub next_cursor: Option<String>,
 }
+
+/// A published request with its area parsed, as the feed keeps it. A published request never
+/// changes (the database refuses updates), so it is read once and kept in [`PublishedCache`].
+#[derive(Debug)]
+pub struct PublishedRequest {
+    /// The request as stored (its agency name as it was when read).
+    pub record: RequestRecord,
+    area: Polygon<f64>,
+}
+
+impl PublishedRequest {
+    fn new(record: RequestRecord) -> Result<Self> {
+        let area = area::parse(&record.content.area, Shape::Polygon)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area is invalid: {e}")))?
+            .0
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored area is empty")))?;
+        Ok(Self { record, area })
+    }
+
+    /// Whether the area holds a home (boundary included).
+    pub fn holds(&self, lat: f64, lon: f64) -> bool {
+        geo_index::contains_home(&self.area, lat, lon)
+    }
+}
+
+/// Published requests by id, bounded: a feed read then parses no JSON and reads only the
+/// candidates' ids from the database.
+pub type PublishedCache = quick_cache::sync::Cache<String, Arc<PublishedRequest>>;
+
+/// How many published requests [`PublishedCache`] keeps (a few KB each).
+pub const PUBLISHED_CACHE_ENTRIES: usize = 4_096;
 
 /// Whether a stored area holds a home (boundary included).
 pub fn area_holds(record: &RequestRecord, lat: f64, lon: f64) -> Result<bool> {
@@ -59,25 +94,15 @@ pub fn validate_comment(body: &str) -> Result<String> {
 impl App {
     async fn resident_home(&self, who: &Principal) -> Result<(f64, f64)> {
         self.require_role(who, &[Role::Resident], "feed").await?;
-        let user = self
-            .db
-            .user_by_id(&who.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        match (user.home_lat, user.home_lon) {
-            (Some(lat), Some(lon)) => Ok((lat, lon)),
-            _ => Err(AppError::Internal(anyhow::anyhow!(
-                "resident without a home"
-            ))),
-        }
+        who.home
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("resident without a home")))
     }
 
     /// The published requests whose area holds the resident's home, newest first; empty when
     /// the resident turned Community Requests off.
     pub async fn feed(&self, who: &Principal, cursor: Option<&str>) -> Result<FeedPage> {
         let (lat, lon) = self.resident_home(who).await?;
-        let settings = self.db.resident_settings(&who.user_id).await?;
-        if !settings.is_some_and(|s| s.community_requests) {
+        if !who.community_requests {
             return Ok(FeedPage {
                 items: Vec::new(),
                 next_cursor: None,
@@ -107,15 +132,16 @@ impl App {
                 .map(|p: &Position| (p.at.as_str(), p.id.as_str()));
             let candidates = self.db.feed_candidates(&cells, position, batch).await?;
             let exhausted = (candidates.len() as i64) < batch;
-            for record in candidates {
+            let published = self.published_requests(&candidates).await?;
+            for (candidate, request) in candidates.into_iter().zip(published) {
                 after = Some(Position {
-                    at: record
-                        .published_at
-                        .map(crate::store::ts)
-                        .unwrap_or_default(),
-                    id: record.id.clone(),
+                    at: candidate.published_at,
+                    id: candidate.id,
                 });
-                if area_holds(&record, lat, lon)? {
+                if request.holds(lat, lon) {
+                    let mut record = request.record.clone();
+                    // The one thing about a published request that can change.
+                    record.agency_name = candidate.agency_name;
                     items.push(RequestDetail {
                         record,
                         audience: Audience::Resident,
@@ -134,6 +160,46 @@ impl App {
                 return Ok(FeedPage { items, next_cursor });
             }
         }
+    }
+
+    /// The feed candidates' requests, in their order: from the cache of published requests,
+    /// and the ones it lacks from the database in one query.
+    async fn published_requests(
+        &self,
+        candidates: &[FeedCandidate],
+    ) -> Result<Vec<Arc<PublishedRequest>>> {
+        let mut found: Vec<Option<Arc<PublishedRequest>>> = candidates
+            .iter()
+            .map(|c| self.published.get(&c.id))
+            .collect();
+        let missing: Vec<&str> = candidates
+            .iter()
+            .zip(&found)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(c, _)| c.id.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let mut loaded = std::collections::HashMap::new();
+            for record in self.db.published_requests_by_id(&missing).await? {
+                let request = Arc::new(PublishedRequest::new(record)?);
+                self.published
+                    .insert(request.record.id.clone(), request.clone());
+                loaded.insert(request.record.id.clone(), request);
+            }
+            for (slot, c) in found.iter_mut().zip(candidates) {
+                if slot.is_none() {
+                    *slot = loaded.get(&c.id).cloned();
+                }
+            }
+        }
+        found
+            .into_iter()
+            .map(|hit| {
+                hit.ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("a feed candidate is not published"))
+                })
+            })
+            .collect()
     }
 
     /// The resident's settings.

@@ -26,7 +26,9 @@ pub use devices::{DeviceRecord, NewDevice};
 pub use evidence::{EvidenceRecord, SubmissionRecord};
 pub use recordings::{NewRecording, RecordingRecord};
 pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
-pub use residents::{CommentRecord, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64};
+pub use residents::{
+    CommentRecord, FeedCandidate, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64,
+};
 pub use sessions::{SessionRecord, SessionUser};
 pub use uploads::{FinishOutcome, NewUpload, SegmentCommit, UploadRecord};
 pub use users::{NewUser, UserRecord};

@@ -35,6 +35,17 @@ pub struct Recipient {
     pub has_push_subscription: bool,
 }
 
+/// A feed candidate: a published request over the home's cells, before the exact test.
+#[derive(Debug, Clone)]
+pub struct FeedCandidate {
+    /// The request's id.
+    pub id: String,
+    /// When it was published, as stored (the feed's cursor position).
+    pub published_at: String,
+    /// Its agency's name now (an agency may be renamed; the request itself never changes).
+    pub agency_name: String,
+}
+
 /// A comment as stored, with its author's display name.
 #[derive(Debug, Clone)]
 pub struct CommentRecord {
@@ -66,6 +77,11 @@ pub struct PushSubscriptionRecord {
     /// The browser's auth secret, base64url.
     pub auth: String,
 }
+
+/// Who may be notified of a request: exactly the WHERE clause of the `users_recipients` index
+/// (migration `20261125000006`), so that the query planners see it is usable.
+const RECIPIENT: &str = "home_cell IS NOT NULL AND role = 'resident' AND disabled = FALSE \
+                         AND community_requests = TRUE";
 
 fn in_list(first: usize, n: usize) -> String {
     (first..first + n)
@@ -131,19 +147,21 @@ impl Db {
     }
 
     /// Published requests whose cover holds one of `cells` (a home and its ancestors), newest
-    /// first, after the cursor (published_at, id) when given. Candidates only: the caller
-    /// applies the exact point-in-polygon test.
+    /// first, after the cursor (published_at, id) when given: ids and what may change only,
+    /// since the caller keeps published requests (they never change). Candidates only: the
+    /// caller applies the exact point-in-polygon test.
     pub async fn feed_candidates(
         &self,
         cells: &[i64],
         after: Option<(&str, &str)>,
         limit: i64,
-    ) -> Result<Vec<RequestRecord>> {
+    ) -> Result<Vec<FeedCandidate>> {
         let n = cells.len();
         let sql = format!(
             // Driven from the home's cells, so only requests over the home are read (SQLite,
             // without statistics, otherwise scans every published request by status).
-            "{REQUEST_SELECT} \
+            "SELECT r.id, r.published_at, a.name AS agency_name FROM community_requests r \
+             JOIN agencies a ON a.id = r.agency_id \
              JOIN (SELECT DISTINCT request_id FROM request_cells WHERE cell IN ({})) c ON c.request_id = r.id \
              WHERE r.status = 'published' \
              AND (${} IS NULL OR r.published_at < ${} OR (r.published_at = ${} AND r.id < ${})) \
@@ -165,6 +183,31 @@ impl Db {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeedCandidate {
+                    id: r.try_get("id")?,
+                    published_at: r.try_get("published_at")?,
+                    agency_name: r.try_get("agency_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The published requests among `ids`, in no particular order.
+    pub async fn published_requests_by_id(&self, ids: &[&str]) -> Result<Vec<RequestRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{REQUEST_SELECT} WHERE r.status = 'published' AND r.id IN ({})",
+            in_list(1, ids.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(request_from_row).collect()
     }
 
@@ -174,23 +217,28 @@ impl Db {
         if ranges.is_empty() {
             return Ok(Vec::new());
         }
-        let conditions: Vec<String> = (0..ranges.len())
-            .map(|i| format!("home_cell BETWEEN ${} AND ${}", 2 * i + 1, 2 * i + 2))
+        // One range scan of `users_recipients` per range, joined with UNION ALL (a cover's
+        // cells do not overlap, so neither do their ranges): each scan reads the index alone.
+        // The eligibility test is written as the partial index's own WHERE clause, literals
+        // and all, so both databases can use it; an OR of the ranges would make SQLite look
+        // every row up in the table.
+        let branches: Vec<String> = (0..ranges.len())
+            .map(|i| {
+                format!(
+                    "SELECT id, home_lat, home_lon, notify_email, notify_push, \
+                     EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = users.id) AS has_push \
+                     FROM users WHERE {RECIPIENT} AND home_cell BETWEEN ${} AND ${}",
+                    2 * i + 1,
+                    2 * i + 2
+                )
+            })
             .collect();
-        let sql = format!(
-            "SELECT id, home_lat, home_lon, notify_email, notify_push, \
-             EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = users.id) AS has_push \
-             FROM users \
-             WHERE role = 'resident' AND disabled = ${} AND community_requests = ${} AND ({})",
-            2 * ranges.len() + 1,
-            2 * ranges.len() + 2,
-            conditions.join(" OR ")
-        );
+        let sql = branches.join(" UNION ALL ");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (lo, hi) in ranges {
             q = q.bind(*lo).bind(*hi);
         }
-        let rows = q.bind(false).bind(true).fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(Recipient {

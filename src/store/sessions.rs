@@ -24,6 +24,10 @@ pub struct SessionUser {
     pub display_name: Option<String>,
     /// A disabled account's sessions no longer work.
     pub disabled: bool,
+    /// A resident's home (latitude, longitude): what decides which requests they see.
+    pub home: Option<(f64, f64)>,
+    /// A resident's Community Requests setting (off: an empty feed).
+    pub community_requests: bool,
 }
 
 /// A session as stored.
@@ -99,7 +103,8 @@ impl Db {
     ) -> Result<Option<(SessionRecord, SessionUser)>> {
         let row = sqlx::query(
             "SELECT s.token_hash, s.user_id, s.mfa_pending, s.last_seen_at, s.expires_at, s.revoked_at, \
-             u.email, u.role, u.agency_id, u.display_name, u.disabled \
+             u.email, u.role, u.agency_id, u.display_name, u.disabled, u.home_lat, u.home_lon, \
+             u.community_requests \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(token_hash)
@@ -115,6 +120,10 @@ impl Db {
             agency_id: row.try_get("agency_id")?,
             display_name: row.try_get("display_name")?,
             disabled: flag(&row, "disabled")?,
+            home: row
+                .try_get::<Option<f64>, _>("home_lat")?
+                .zip(row.try_get::<Option<f64>, _>("home_lon")?),
+            community_requests: flag(&row, "community_requests")?,
         };
         Ok(Some((session_from_row(&row)?, user)))
     }

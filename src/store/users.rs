@@ -42,6 +42,8 @@ pub struct UserRecord {
     pub locked_until: Option<DateTime<Utc>>,
     /// A disabled account cannot sign in.
     pub disabled: bool,
+    /// A resident's Community Requests setting (off: an empty feed, no notifications).
+    pub community_requests: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -69,7 +71,7 @@ macro_rules! user_columns {
     () => {
         "id, email, password_hash, role, agency_id, display_name, home_address, home_lat, \
          home_lon, totp_secret, totp_enabled, totp_last_step, failed_logins, first_failed_at, \
-         locked_until, disabled, created_at"
+         locked_until, disabled, community_requests, created_at"
     };
 }
 
@@ -92,6 +94,7 @@ fn from_row(row: &AnyRow) -> Result<UserRecord> {
         first_failed_at: opt_ts(row.try_get("first_failed_at")?)?,
         locked_until: opt_ts(row.try_get("locked_until")?)?,
         disabled: flag(row, "disabled")?,
+        community_requests: flag(row, "community_requests")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
     })
 }
