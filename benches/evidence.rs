@@ -126,13 +126,31 @@ async fn tus_upload(
     } else {
         format!("{base}{location}")
     };
-    let mut file = std::fs::File::open(path).unwrap();
+    // The next chunk is read from disk while the current one is on the wire, as a client
+    // that streams a file would.
+    let read = |mut file: std::fs::File, n: usize| {
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; n];
+            file.read_exact(&mut buf).unwrap();
+            (file, buf)
+        })
+    };
+    let first = len.min(CHUNK as u64) as usize;
+    let mut reading = Some(read(std::fs::File::open(path).unwrap(), first));
     let mut offset = 0u64;
     let mut recording = None;
     while offset < len {
-        let n = (len - offset).min(CHUNK as u64) as usize;
-        let mut buf = vec![0u8; n];
-        file.read_exact(&mut buf).unwrap();
+        let (file, buf) = reading
+            .take()
+            .expect("a chunk is being read")
+            .await
+            .unwrap();
+        let n = buf.len();
+        let after = offset + n as u64;
+        let following = (len - after).min(CHUNK as u64) as usize;
+        if following > 0 {
+            reading = Some(read(file, following));
+        }
         let r = client
             .patch(&url)
             .bearer_auth(device_token)
@@ -153,7 +171,7 @@ async fn tus_upload(
             .headers()
             .get("canvass-recording-id")
             .map(|v| v.to_str().unwrap().to_owned());
-        offset += n as u64;
+        offset = after;
     }
     recording.expect("the last PATCH names the recording")
 }

@@ -543,10 +543,10 @@ async fn load(db: &Db, data: &Data, hash: &str) -> Duration {
     for (c, chunk) in data.requests.chunks(REQUEST_ROWS).enumerate() {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let k = 6 + 12 * i;
+                let k = 6 + 13 * i;
                 format!(
                     "(${k}, $1, $2, 'published', ${}, ${}, ${}, ${}, $3, $4, $5, ${}, ${}, ${}, \
-                     FALSE, '[]', '[]', 1, ${}, ${}, ${}, ${}, ${})",
+                     FALSE, '[]', '[]', 1, ${}, ${}, ${}, ${}, ${}, ${})",
                     k + 1,
                     k + 2,
                     k + 3,
@@ -558,7 +558,8 @@ async fn load(db: &Db, data: &Data, hash: &str) -> Duration {
                     k + 8,
                     k + 9,
                     k + 10,
-                    k + 11
+                    k + 11,
+                    k + 12
                 )
             })
             .collect();
@@ -566,7 +567,7 @@ async fn load(db: &Db, data: &Data, hash: &str) -> Duration {
             "INSERT INTO community_requests (id, agency_id, created_by, status, incident_type, \
              details, footage_start, footage_end, contact_name, contact_phone, contact_email, \
              area, area_sq_mi, investigation_code, ongoing_threat, suspects, findings, revision, \
-             created_at, updated_at, published_at, response_deadline, public_id) VALUES {}",
+             created_at, updated_at, published_at, response_deadline, public_id, log_index) VALUES {}",
             values.join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql))
@@ -589,7 +590,10 @@ async fn load(db: &Db, data: &Data, hash: &str) -> Duration {
                 .bind(ts(r.published_at - chrono::Duration::hours(20)))
                 .bind(ts(r.published_at))
                 .bind(ts(r.published_at + chrono::Duration::days(60)))
-                .bind(&r.public_id);
+                .bind(&r.public_id)
+                // Published requests hold their leaf in the transparency log (the feed's index
+                // loads them in log order).
+                .bind((c * REQUEST_ROWS + i) as i64);
         }
         q.execute(&mut *tx).await.unwrap();
     }

@@ -37,6 +37,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         settings.public_url = format!("http://{addr}");
     }
     let app = App::open(settings).await?;
+    // Every published request is in the feed's index before the first feed read.
+    let indexed = app
+        .feed_index
+        .catch_up(&app.db)
+        .await
+        .context("cannot load the published requests for the feed")?;
+    tracing::debug!(requests = indexed, "feed index loaded");
     let channels = delivery_channels(&app)?;
     let mut state = AppState::new(app.clone());
     state.push_public_key = std::sync::Arc::new(channels.push.public_key_base64url());
@@ -52,6 +59,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         )),
         tokio::spawn(crate::jobs::uploads::expire_uploads_forever(app.clone())),
         tokio::spawn(crate::jobs::integrity::integrity_forever(app.clone())),
+        tokio::spawn(crate::jobs::feed_index::catch_up_forever(app.clone())),
     ];
     let router = web::router(state);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -15,7 +15,9 @@ use std::time::{Duration as StdDuration, Instant};
 use canvass::domain::Role;
 use canvass::store::{NewUser, ResidentSettings};
 use chrono::{DateTime, Duration, Utc};
-use common::requests::{approval, create, decide, publish, rect, request_at, staff, valid_request};
+use common::requests::{
+    approval, approve, create, decide, publish, rect, request_at, staff, valid_request,
+};
 use common::{AGENCY, HOME, PASSWORD, Reply, Session, TestApp, count, ids, time};
 use serde_json::{Value, json};
 
@@ -158,6 +160,50 @@ async fn the_feed_shows_the_agency_name_as_it_is_now_after_a_rename() {
         r.text
     );
     t.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_published_by_another_server_on_the_same_database_reaches_this_feed() {
+    common::announce(
+        "a_request_published_by_another_server_on_the_same_database_reaches_this_feed",
+    );
+    let a = TestApp::start().await;
+    let settings = a.app().settings.clone();
+    let b = TestApp::start_with(|args| {
+        args.database_url = Some(settings.database_url.clone());
+        args.data_dir = Some(settings.data_dir.display().to_string());
+    })
+    .await;
+    let s = staff(&a).await;
+    let inside = a.account(Role::Resident, None).await;
+    assert_eq!(feed_ids(&feed(&a, &inside).await), Vec::<String>::new());
+
+    // Sessions live in the database, so the same tokens work on both servers.
+    let id = create(&a, &s.investigator, valid_request("FEED-OTHER")).await;
+    approve(&b, &s.moderator, &id).await;
+    let on_b = feed(&b, &inside).await;
+    assert_eq!(
+        feed_ids(&on_b),
+        std::slice::from_ref(&id),
+        "at once on the server that published"
+    );
+    // Server A's index catches up once a second.
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    loop {
+        let on_a = feed(&a, &inside).await;
+        if feed_ids(&on_a) == std::slice::from_ref(&id) {
+            assert_eq!(on_a.body, on_b.body, "both servers answer the same feed");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server A never listed it: {}",
+            on_a.text
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    b.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test]

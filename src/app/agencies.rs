@@ -145,6 +145,8 @@ impl App {
         }
         if changes.name.is_some() {
             parts.push(format!("name={:?}", agency.name));
+            // Feeds show the new name from the next read.
+            self.refresh_feed_index().await;
         }
         if changes.jurisdiction.is_some() {
             parts.push("jurisdiction".into());

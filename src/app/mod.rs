@@ -10,6 +10,7 @@ pub mod devices;
 mod error;
 pub mod evidence;
 pub mod export;
+pub mod feed_index;
 pub mod moderation;
 pub mod recordings;
 pub mod requests;
@@ -46,6 +47,8 @@ pub struct App {
     pub blobs: Blobs,
     /// Published requests read by the feed, kept because they never change.
     pub published: Arc<residents::PublishedCache>,
+    /// Which published requests lie over which homes, in memory.
+    pub feed_index: Arc<feed_index::FeedIndex>,
     /// Seconds added to the wall clock: lets tests and demos see a request's response window
     /// close without waiting 60 days. Zero in normal service.
     clock_offset: Arc<AtomicI64>,
@@ -155,6 +158,7 @@ impl App {
         Ok(App {
             clock_offset: Arc::new(AtomicI64::new(0)),
             blobs,
+            feed_index: Arc::default(),
             published: Arc::new(residents::PublishedCache::new(
                 residents::PUBLISHED_CACHE_ENTRIES,
             )),
@@ -183,6 +187,15 @@ impl App {
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.clock_offset
             .fetch_add(by.num_seconds(), Ordering::Relaxed);
+    }
+
+    /// Brings the feed's index up to date after this server published a request or renamed
+    /// an agency. The change is committed whatever happens here: a failure is logged, and the
+    /// once-a-second catch-up (`jobs::feed_index`) retries.
+    pub(crate) async fn refresh_feed_index(&self) {
+        if let Err(e) = self.feed_index.catch_up(&self.db).await {
+            tracing::warn!(error = %e, "the feed index did not catch up; it will retry");
+        }
     }
 
     /// Appends to the audit log. A failure to audit fails the action: an unaudited

@@ -218,6 +218,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // Residents of this server see it in their feeds from the next read.
+        self.refresh_feed_index().await;
         Ok(())
     }
 }

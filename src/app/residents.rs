@@ -7,8 +7,7 @@ use crate::domain::area::{self, Shape};
 use crate::domain::cursor::{self, Position};
 use crate::domain::validation::Problems;
 use crate::domain::{Role, geo_index};
-use crate::store::{CommentRecord, FeedCandidate, RequestRecord, ResidentSettings, cell_i64};
-use geo::Polygon;
+use crate::store::{CommentRecord, RequestRecord, ResidentSettings, cell_i64};
 use std::sync::Arc;
 
 /// The most items a feed page holds.
@@ -25,35 +24,10 @@ pub struct FeedPage {
     pub next_cursor: Option<String>,
 }
 
-/// A published request with its area parsed, as the feed keeps it. A published request never
-/// changes (the database refuses updates), so it is read once and kept in [`PublishedCache`].
-#[derive(Debug)]
-pub struct PublishedRequest {
-    /// The request as stored (its agency name as it was when read).
-    pub record: RequestRecord,
-    area: Polygon<f64>,
-}
-
-impl PublishedRequest {
-    fn new(record: RequestRecord) -> Result<Self> {
-        let area = area::parse(&record.content.area, Shape::Polygon)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored area is invalid: {e}")))?
-            .0
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored area is empty")))?;
-        Ok(Self { record, area })
-    }
-
-    /// Whether the area holds a home (boundary included).
-    pub fn holds(&self, lat: f64, lon: f64) -> bool {
-        geo_index::contains_home(&self.area, lat, lon)
-    }
-}
-
-/// Published requests by id, bounded: a feed read then parses no JSON and reads only the
-/// candidates' ids from the database.
-pub type PublishedCache = quick_cache::sync::Cache<String, Arc<PublishedRequest>>;
+/// Published requests by id, bounded. A published request never changes (the database refuses
+/// updates), so a feed read takes its items from here and asks the database only for those it
+/// lacks.
+pub type PublishedCache = quick_cache::sync::Cache<String, Arc<RequestRecord>>;
 
 /// How many published requests [`PublishedCache`] keeps (a few KB each).
 pub const PUBLISHED_CACHE_ENTRIES: usize = 4_096;
@@ -108,7 +82,7 @@ impl App {
                 next_cursor: None,
             });
         }
-        let mut after = match cursor {
+        let after = match cursor {
             Some(c) => Some(cursor::decode(&self.cursor_key, c).map_err(|e| {
                 AppError::Invalid(crate::domain::ValidationError::field(
                     "invalid_cursor",
@@ -123,72 +97,67 @@ impl App {
             .into_iter()
             .map(cell_i64)
             .collect::<std::result::Result<_, _>>()?;
-        let mut items = Vec::new();
-        // The cover overshoots the area a little, so read in batches until the page is full.
-        loop {
-            let batch = (FEED_PAGE * 2) as i64;
-            let position = after
+        // One more than a page: whether there is a next page.
+        let mut hits = self.feed_index.over_home(
+            lat,
+            lon,
+            &cells,
+            after
                 .as_ref()
-                .map(|p: &Position| (p.at.as_str(), p.id.as_str()));
-            let candidates = self.db.feed_candidates(&cells, position, batch).await?;
-            let exhausted = (candidates.len() as i64) < batch;
-            let published = self.published_requests(&candidates).await?;
-            for (candidate, request) in candidates.into_iter().zip(published) {
-                after = Some(Position {
-                    at: candidate.published_at,
-                    id: candidate.id,
-                });
-                if request.holds(lat, lon) {
-                    let mut record = request.record.clone();
-                    // The one thing about a published request that can change.
-                    record.agency_name = candidate.agency_name;
-                    items.push(RequestDetail {
-                        record,
-                        audience: Audience::Resident,
-                        decision: None,
-                    });
-                    if items.len() == FEED_PAGE {
-                        break;
-                    }
+                .map(|p: &Position| (p.at.as_str(), p.id.as_str())),
+            FEED_PAGE + 1,
+        );
+        let more = hits.len() > FEED_PAGE;
+        hits.truncate(FEED_PAGE);
+        let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        let published = self.published_requests(&ids).await?;
+        let next_cursor = more.then(|| hits.last()).flatten().map(|last| {
+            let position = Position {
+                at: last.published_at.clone(),
+                id: last.id.clone(),
+            };
+            cursor::encode(&self.cursor_key, &position)
+        });
+        let items = hits
+            .into_iter()
+            .zip(published)
+            .map(|(hit, request)| {
+                let mut record = RequestRecord::clone(&request);
+                // The one thing shown with a published request that can change.
+                if let Some(name) = hit.agency_name {
+                    record.agency_name = name.to_string();
                 }
-            }
-            if items.len() == FEED_PAGE || exhausted {
-                // A full page may have more after it; a short one is the end.
-                let next_cursor = (items.len() == FEED_PAGE)
-                    .then(|| after.as_ref().map(|p| cursor::encode(&self.cursor_key, p)))
-                    .flatten();
-                return Ok(FeedPage { items, next_cursor });
-            }
-        }
+                RequestDetail {
+                    record,
+                    audience: Audience::Resident,
+                    decision: None,
+                }
+            })
+            .collect();
+        Ok(FeedPage { items, next_cursor })
     }
 
-    /// The feed candidates' requests, in their order: from the cache of published requests,
-    /// and the ones it lacks from the database in one query.
-    async fn published_requests(
-        &self,
-        candidates: &[FeedCandidate],
-    ) -> Result<Vec<Arc<PublishedRequest>>> {
-        let mut found: Vec<Option<Arc<PublishedRequest>>> = candidates
-            .iter()
-            .map(|c| self.published.get(&c.id))
-            .collect();
-        let missing: Vec<&str> = candidates
+    /// Published requests by id, in that order: from the cache of published requests, and the
+    /// ones it lacks from the database in one query.
+    async fn published_requests(&self, ids: &[&str]) -> Result<Vec<Arc<RequestRecord>>> {
+        let mut found: Vec<Option<Arc<RequestRecord>>> =
+            ids.iter().map(|id| self.published.get(*id)).collect();
+        let missing: Vec<&str> = ids
             .iter()
             .zip(&found)
             .filter(|(_, hit)| hit.is_none())
-            .map(|(c, _)| c.id.as_str())
+            .map(|(id, _)| *id)
             .collect();
         if !missing.is_empty() {
             let mut loaded = std::collections::HashMap::new();
             for record in self.db.published_requests_by_id(&missing).await? {
-                let request = Arc::new(PublishedRequest::new(record)?);
-                self.published
-                    .insert(request.record.id.clone(), request.clone());
-                loaded.insert(request.record.id.clone(), request);
+                let record = Arc::new(record);
+                self.published.insert(record.id.clone(), record.clone());
+                loaded.insert(record.id.clone(), record);
             }
-            for (slot, c) in found.iter_mut().zip(candidates) {
+            for (slot, id) in found.iter_mut().zip(ids) {
                 if slot.is_none() {
-                    *slot = loaded.get(&c.id).cloned();
+                    *slot = loaded.get(*id).cloned();
                 }
             }
         }
@@ -196,7 +165,7 @@ impl App {
             .into_iter()
             .map(|hit| {
                 hit.ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("a feed candidate is not published"))
+                    AppError::Internal(anyhow::anyhow!("a feed item is not published"))
                 })
             })
             .collect()

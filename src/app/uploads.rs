@@ -303,9 +303,11 @@ impl App {
         if offset != upload.upload_offset {
             return Err(offset_mismatch(upload.upload_offset));
         }
-        let mut hasher = load_hasher(&upload.hash_state)?;
         let room = upload.upload_length - offset;
-        let mut chunk_hasher = checksum.as_ref().map(ChunkHasher::new);
+        let hashing = BackgroundHash::start(
+            load_hasher(&upload.hash_state)?,
+            checksum.as_ref().map(ChunkHasher::new),
+        );
         // A key no other request can choose: two PATCHes racing at one offset must not write
         // the same object, since only one of them will be recorded.
         let mut nonce = [0_u8; 6];
@@ -340,9 +342,11 @@ impl App {
                     given: received + n,
                 });
             }
-            hasher.update(&bytes);
-            if let Some(c) = chunk_hasher.as_mut() {
-                c.update(&bytes);
+            // The same bytes (reference-counted, not copied) go to the hashing thread and to
+            // the blob.
+            if let Err(e) = hashing.feed(bytes.clone()).await {
+                discard(writer).await;
+                return Err(e);
             }
             let w = match writer.as_mut() {
                 Some(w) => w,
@@ -354,6 +358,30 @@ impl App {
             }
             received += n;
         }
+        // Without a checksum to check first, the segment is made durable while the hash of
+        // its last bytes is still being computed.
+        let mut finished = None;
+        let hashed = match writer.take() {
+            Some(w) if checksum.is_none() => {
+                let (hashed, done) = tokio::join!(hashing.finish(), w.finish());
+                finished = Some(done);
+                hashed
+            }
+            w => {
+                writer = w;
+                hashing.finish().await
+            }
+        };
+        let (hasher, chunk_hasher) = match hashed {
+            Ok(h) => h,
+            Err(e) => {
+                discard(writer).await;
+                if finished.is_some() {
+                    self.blobs.delete(&key).await.map_err(blob_error)?;
+                }
+                return Err(e);
+            }
+        };
         if let (Some(expected), Some(c)) = (&checksum, chunk_hasher) {
             if cut_short {
                 discard(writer).await;
@@ -372,9 +400,12 @@ impl App {
                 )));
             }
         }
-        let mut upload = upload;
         if let Some(w) = writer {
-            w.finish().await.map_err(blob_error)?;
+            finished = Some(w.finish().await);
+        }
+        let mut upload = upload;
+        if let Some(done) = finished {
+            done.map_err(blob_error)?;
             let segment = Segment {
                 start: offset,
                 length: received,
@@ -579,6 +610,52 @@ impl App {
                 return Ok(removed);
             }
         }
+    }
+}
+
+/// Frames waiting for the hashing thread: enough to keep it busy, few enough that memory
+/// stays flat when it falls behind (the receiving side then waits).
+const HASH_QUEUE_FRAMES: usize = 8;
+
+/// The hashes of one request's bytes, computed on a blocking thread while the bytes are
+/// received and written, so that hashing overlaps the network and the disk instead of
+/// following them.
+struct BackgroundHash {
+    queue: tokio::sync::mpsc::Sender<Bytes>,
+    done: tokio::task::JoinHandle<(Sha256, Option<ChunkHasher>)>,
+}
+
+impl BackgroundHash {
+    /// Starts hashing onto the upload's running SHA-256 and, when the request carries
+    /// `Upload-Checksum`, the request's own hash.
+    fn start(mut upload: Sha256, mut request: Option<ChunkHasher>) -> Self {
+        let (queue, mut frames) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE_FRAMES);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(bytes) = frames.blocking_recv() {
+                upload.update(&bytes);
+                if let Some(c) = request.as_mut() {
+                    c.update(&bytes);
+                }
+            }
+            (upload, request)
+        });
+        Self { queue, done }
+    }
+
+    /// Hands the next bytes over, waiting while the queue is full.
+    async fn feed(&self, bytes: Bytes) -> Result<()> {
+        self.queue
+            .send(bytes)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the hashing thread stopped")))
+    }
+
+    /// The hashes of everything fed.
+    async fn finish(self) -> Result<(Sha256, Option<ChunkHasher>)> {
+        drop(self.queue);
+        self.done
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the hashing thread failed: {e}")))
     }
 }
 

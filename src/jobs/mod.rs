@@ -3,6 +3,7 @@
 pub mod delivery;
 pub mod email;
 pub mod fanout;
+pub mod feed_index;
 pub mod integrity;
 pub mod push;
 pub mod uploads;

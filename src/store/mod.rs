@@ -27,7 +27,7 @@ pub use evidence::{EvidenceRecord, SubmissionRecord};
 pub use recordings::{NewRecording, RecordingRecord};
 pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
 pub use residents::{
-    CommentRecord, FeedCandidate, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64,
+    CommentRecord, PublishedCover, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64,
 };
 pub use sessions::{SessionRecord, SessionUser};
 pub use uploads::{FinishOutcome, NewUpload, SegmentCommit, UploadRecord};

@@ -1,6 +1,8 @@
 //! Residents' side of distribution: settings, the feed look-up, targeting, request covers,
 //! comments and push subscriptions. No query here writes when a resident reads.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -35,15 +37,21 @@ pub struct Recipient {
     pub has_push_subscription: bool,
 }
 
-/// A feed candidate: a published request over the home's cells, before the exact test.
+/// A published request as the feed's index holds it.
 #[derive(Debug, Clone)]
-pub struct FeedCandidate {
+pub struct PublishedCover {
     /// The request's id.
     pub id: String,
-    /// When it was published, as stored (the feed's cursor position).
+    /// Its leaf in the transparency log.
+    pub log_index: i64,
+    /// When it was published, as stored (the feed's order and cursor position).
     pub published_at: String,
-    /// Its agency's name now (an agency may be renamed; the request itself never changes).
-    pub agency_name: String,
+    /// The agency that asks.
+    pub agency_id: String,
+    /// Its area (GeoJSON Polygon).
+    pub area: serde_json::Value,
+    /// The H3 cells covering the area (`request_cells`).
+    pub cells: Vec<i64>,
 }
 
 /// A comment as stored, with its author's display name.
@@ -146,51 +154,65 @@ impl Db {
         Ok(())
     }
 
-    /// Published requests whose cover holds one of `cells` (a home and its ancestors), newest
-    /// first, after the cursor (published_at, id) when given: ids and what may change only,
-    /// since the caller keeps published requests (they never change). Candidates only: the
-    /// caller applies the exact point-in-polygon test.
-    pub async fn feed_candidates(
-        &self,
-        cells: &[i64],
-        after: Option<(&str, &str)>,
-        limit: i64,
-    ) -> Result<Vec<FeedCandidate>> {
-        let n = cells.len();
+    /// Published requests past log index `after`, in log order, at most `limit`: what the
+    /// feed's index needs of each (its area and cover cells). The log numbers publications in
+    /// commit order (the index is reserved as the publishing transaction's first write), so a
+    /// reader that remembers the last index it saw misses none.
+    pub async fn published_covers(&self, after: i64, limit: i64) -> Result<Vec<PublishedCover>> {
+        let rows = sqlx::query(
+            "SELECT id, log_index, published_at, agency_id, area FROM community_requests \
+             WHERE status = 'published' AND log_index > $1 ORDER BY log_index LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut covers = rows
+            .iter()
+            .map(|r| {
+                let area: String = r.try_get("area")?;
+                Ok(PublishedCover {
+                    id: r.try_get("id")?,
+                    log_index: r.try_get("log_index")?,
+                    published_at: r.try_get("published_at")?,
+                    agency_id: r.try_get("agency_id")?,
+                    area: serde_json::from_str(&area)
+                        .map_err(|e| StoreError::Corrupt(format!("area: {e}")))?,
+                    cells: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if covers.is_empty() {
+            return Ok(covers);
+        }
         let sql = format!(
-            // Driven from the home's cells, so only requests over the home are read (SQLite,
-            // without statistics, otherwise scans every published request by status).
-            "SELECT r.id, r.published_at, a.name AS agency_name FROM community_requests r \
-             JOIN agencies a ON a.id = r.agency_id \
-             JOIN (SELECT DISTINCT request_id FROM request_cells WHERE cell IN ({})) c ON c.request_id = r.id \
-             WHERE r.status = 'published' \
-             AND (${} IS NULL OR r.published_at < ${} OR (r.published_at = ${} AND r.id < ${})) \
-             ORDER BY r.published_at DESC, r.id DESC LIMIT ${}",
-            in_list(1, n),
-            n + 1,
-            n + 1,
-            n + 1,
-            n + 2,
-            n + 3
+            "SELECT request_id, cell FROM request_cells WHERE request_id IN ({})",
+            in_list(1, covers.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for c in cells {
-            q = q.bind(*c);
+        for c in &covers {
+            q = q.bind(c.id.as_str());
         }
-        let rows = q
-            .bind(after.map(|a| a.0.to_owned()))
-            .bind(after.map(|a| a.1.to_owned()).unwrap_or_default())
-            .bind(limit)
+        let mut cells: HashMap<String, Vec<i64>> = HashMap::new();
+        for r in q.fetch_all(&self.pool).await? {
+            cells
+                .entry(r.try_get("request_id")?)
+                .or_default()
+                .push(r.try_get("cell")?);
+        }
+        for c in &mut covers {
+            c.cells = cells.remove(&c.id).unwrap_or_default();
+        }
+        Ok(covers)
+    }
+
+    /// Every agency's name, by id.
+    pub async fn agency_names(&self) -> Result<HashMap<String, String>> {
+        let rows = sqlx::query("SELECT id, name FROM agencies")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                Ok(FeedCandidate {
-                    id: r.try_get("id")?,
-                    published_at: r.try_get("published_at")?,
-                    agency_name: r.try_get("agency_name")?,
-                })
-            })
+            .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
             .collect()
     }
 
