@@ -49,7 +49,7 @@ use canvass::jobs::fanout;
 use canvass::jobs::push::PushSender;
 use canvass::store::{Db, NewAgency, NewUser, cell_i64, ts};
 use chrono::Utc;
-use geo::Polygon;
+use geo::{BoundingRect, Polygon};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 use support::{Server, start_server_with};
@@ -761,7 +761,8 @@ async fn target(db: &Db, polygon: &Polygon<f64>) -> Targeted {
         ranges.push((cell_i64(lo).unwrap(), cell_i64(hi).unwrap()));
     }
     let t1 = Instant::now();
-    let candidates = db.recipients_in_ranges(&ranges).await.unwrap();
+    let bounds = polygon.bounding_rect().unwrap();
+    let candidates = db.recipients_in_ranges(&ranges, bounds).await.unwrap();
     let t2 = Instant::now();
     let ids: Vec<String> = candidates
         .iter()
@@ -1308,7 +1309,8 @@ async fn fanout_figures(name: &str, data_dir: &Path, database_url: &str, data: &
         let (lo, hi) = geo_index::descendant_range(cell).unwrap();
         ranges.push((cell_i64(lo).unwrap(), cell_i64(hi).unwrap()));
     }
-    let candidates = app.db.recipients_in_ranges(&ranges).await.unwrap();
+    let bounds = big.polygon.bounding_rect().unwrap();
+    let candidates = app.db.recipients_in_ranges(&ranges, bounds).await.unwrap();
     let lookup = t.elapsed();
     let t = Instant::now();
     let by_area_holds = candidates

@@ -168,12 +168,7 @@ async fn a_request_published_by_another_server_on_the_same_database_reaches_this
         "a_request_published_by_another_server_on_the_same_database_reaches_this_feed",
     );
     let a = TestApp::start().await;
-    let settings = a.app().settings.clone();
-    let b = TestApp::start_with(|args| {
-        args.database_url = Some(settings.database_url.clone());
-        args.data_dir = Some(settings.data_dir.display().to_string());
-    })
-    .await;
+    let b = a.second_server().await;
     let s = staff(&a).await;
     let inside = a.account(Role::Resident, None).await;
     assert_eq!(feed_ids(&feed(&a, &inside).await), Vec::<String>::new());

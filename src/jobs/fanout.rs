@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use geo::BoundingRect;
+
 use crate::app::App;
 use crate::domain::geo_index;
 use crate::store::cell_i64;
@@ -49,7 +51,10 @@ pub async fn fan_out(app: &App, request_id: &str) -> anyhow::Result<u64> {
     }
     let email_on = app.settings.smtp_url.is_some();
     let mut rows = Vec::new();
-    for r in app.db.recipients_in_ranges(&ranges).await? {
+    let bounds = polygon
+        .bounding_rect()
+        .ok_or_else(|| anyhow::anyhow!("request {request_id}: empty area"))?;
+    for r in app.db.recipients_in_ranges(&ranges, bounds).await? {
         // The area is parsed once above; parsing it per candidate cost 40 times more.
         if !geo_index::contains_home(polygon, r.lat, r.lon) {
             continue;

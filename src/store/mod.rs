@@ -29,7 +29,7 @@ pub use requests::{ReportRow, RequestContent, RequestEvent, RequestRecord};
 pub use residents::{
     CommentRecord, PublishedCover, PushSubscriptionRecord, Recipient, ResidentSettings, cell_i64,
 };
-pub use sessions::{SessionRecord, SessionUser};
+pub use sessions::{SESSION_CACHE_TTL, SessionRecord, SessionUser};
 pub use uploads::{FinishOutcome, NewUpload, SegmentCommit, UploadRecord};
 pub use users::{NewUser, UserRecord};
 
@@ -76,6 +76,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Sessions read in the last second (see [`sessions::SessionCache`]).
+    sessions: std::sync::Arc<sessions::SessionCache>,
 }
 
 impl std::fmt::Debug for Db {
@@ -126,7 +128,11 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        let db = Db { pool, backend };
+        let db = Db {
+            pool,
+            backend,
+            sessions: std::sync::Arc::default(),
+        };
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&db.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&db.pool).await?,

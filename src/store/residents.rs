@@ -151,6 +151,8 @@ impl Db {
             }
         }
         tx.commit().await?;
+        // The Community Requests setting is read with the session.
+        self.sessions.forget_user(user_id);
         Ok(())
     }
 
@@ -233,30 +235,42 @@ impl Db {
         rows.iter().map(request_from_row).collect()
     }
 
-    /// Residents who want Community Requests and whose home cell falls in one of the
-    /// inclusive `ranges`. Candidates only: the caller applies the exact test.
-    pub async fn recipients_in_ranges(&self, ranges: &[(i64, i64)]) -> Result<Vec<Recipient>> {
+    /// Residents who want Community Requests, whose home cell falls in one of the inclusive
+    /// `ranges` and whose home lies in `bounds` (the area's bounding box, edges included).
+    /// Candidates only: the caller applies the exact test.
+    pub async fn recipients_in_ranges(
+        &self,
+        ranges: &[(i64, i64)],
+        bounds: geo::Rect<f64>,
+    ) -> Result<Vec<Recipient>> {
         if ranges.is_empty() {
             return Ok(Vec::new());
         }
         // One range scan of `users_recipients` per range, joined with UNION ALL (a cover's
-        // cells do not overlap, so neither do their ranges): each scan reads the index alone.
-        // The eligibility test is written as the partial index's own WHERE clause, literals
-        // and all, so both databases can use it; an OR of the ranges would make SQLite look
-        // every row up in the table.
+        // cells do not overlap, so neither do their ranges): each scan reads the index alone,
+        // and the bounding box, tested on the index's own columns, drops about a third of the
+        // cells' homes before they leave the database. The eligibility test is written as the
+        // partial index's own WHERE clause, literals and all, so both databases can use it; an
+        // OR of the ranges would make SQLite look every row up in the table.
         let branches: Vec<String> = (0..ranges.len())
             .map(|i| {
                 format!(
                     "SELECT id, home_lat, home_lon, notify_email, notify_push, \
                      EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = users.id) AS has_push \
-                     FROM users WHERE {RECIPIENT} AND home_cell BETWEEN ${} AND ${}",
-                    2 * i + 1,
-                    2 * i + 2
+                     FROM users WHERE {RECIPIENT} AND home_cell BETWEEN ${} AND ${} \
+                     AND home_lat BETWEEN $1 AND $2 AND home_lon BETWEEN $3 AND $4",
+                    2 * i + 5,
+                    2 * i + 6
                 )
             })
             .collect();
         let sql = branches.join(" UNION ALL ");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let (min, max) = (bounds.min(), bounds.max());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(min.y)
+            .bind(max.y)
+            .bind(min.x)
+            .bind(max.x);
         for (lo, hi) in ranges {
             q = q.bind(*lo).bind(*hi);
         }

@@ -1,5 +1,9 @@
 //! Rows of `sessions`: one per login, found by the SHA-256 of its bearer token.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -8,6 +12,81 @@ use super::StoreError;
 use crate::domain::Role;
 
 use super::{Db, Result, flag, parse_ts, ts};
+
+/// How long a session read from the database is used without reading it again. A session
+/// revoked, or an account disabled or changed, through another server on the same database
+/// stops working here within this long; through this server, at once.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// How many sessions [`SessionCache`] keeps.
+const SESSION_CACHE_ENTRIES: usize = 10_000;
+
+/// Sessions (with their accounts) read in the last [`SESSION_CACHE_TTL`], by token hash, so
+/// that most requests make no query to learn who is calling. Every write in this store to a
+/// session, or to an account field read with it, drops the entries it concerns; a read that
+/// raced such a write is not kept (the write moves `generation` on).
+#[derive(Debug)]
+pub struct SessionCache {
+    entries: quick_cache::sync::Cache<String, Arc<CachedSession>>,
+    generation: AtomicU64,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(SESSION_CACHE_ENTRIES),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CachedSession {
+    read_at: Instant,
+    session: SessionRecord,
+    user: SessionUser,
+}
+
+impl SessionCache {
+    fn get(&self, token_hash: &str) -> Option<(SessionRecord, SessionUser)> {
+        self.entries
+            .get(token_hash)
+            .filter(|c| c.read_at.elapsed() < SESSION_CACHE_TTL)
+            .map(|c| (c.session.clone(), c.user.clone()))
+    }
+
+    fn keep(&self, read_at: Instant, generation: u64, session: &SessionRecord, user: &SessionUser) {
+        // A write since the read began may have changed what was read: do not keep it.
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.entries.insert(
+                session.token_hash.clone(),
+                Arc::new(CachedSession {
+                    read_at,
+                    session: session.clone(),
+                    user: user.clone(),
+                }),
+            );
+        }
+    }
+
+    /// Forgets one session.
+    pub(crate) fn forget_session(&self, token_hash: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.remove(token_hash);
+    }
+
+    /// Forgets every session of one account.
+    pub(crate) fn forget_user(&self, user_id: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.retain(|_, c| c.user.id != user_id);
+    }
+
+    /// Forgets everything.
+    pub(crate) fn forget_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.clear();
+    }
+}
 
 /// The account behind a session: what authorization needs, nothing more.
 #[derive(Debug, Clone)]
@@ -101,6 +180,13 @@ impl Db {
         &self,
         token_hash: &str,
     ) -> Result<Option<(SessionRecord, SessionUser)>> {
+        if let Some(hit) = self.sessions.get(token_hash) {
+            return Ok(Some(hit));
+        }
+        let (read_at, generation) = (
+            Instant::now(),
+            self.sessions.generation.load(Ordering::SeqCst),
+        );
         let row = sqlx::query(
             "SELECT s.token_hash, s.user_id, s.mfa_pending, s.last_seen_at, s.expires_at, s.revoked_at, \
              u.email, u.role, u.agency_id, u.display_name, u.disabled, u.home_lat, u.home_lon, \
@@ -125,7 +211,9 @@ impl Db {
                 .zip(row.try_get::<Option<f64>, _>("home_lon")?),
             community_requests: flag(&row, "community_requests")?,
         };
-        Ok(Some((session_from_row(&row)?, user)))
+        let session = session_from_row(&row)?;
+        self.sessions.keep(read_at, generation, &session, &user);
+        Ok(Some((session, user)))
     }
 
     /// Moves `last_seen_at` forward (for the idle limit).
@@ -135,6 +223,7 @@ impl Db {
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
+        self.sessions.forget_session(token_hash);
         Ok(())
     }
 
@@ -147,6 +236,7 @@ impl Db {
         .bind(token_hash)
         .execute(&self.pool)
         .await?;
+        self.sessions.forget_session(token_hash);
         Ok(())
     }
 
@@ -159,6 +249,7 @@ impl Db {
         .bind(user_id)
         .execute(&self.pool)
         .await?;
+        self.sessions.forget_user(user_id);
         Ok(())
     }
 
@@ -171,6 +262,7 @@ impl Db {
         .bind(cutoff)
         .execute(&self.pool)
         .await?;
+        self.sessions.forget_all();
         Ok(done.rows_affected())
     }
 }

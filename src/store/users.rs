@@ -278,6 +278,7 @@ impl Db {
             .bind(user_id)
             .execute(&self.pool)
             .await?;
+        self.sessions.forget_user(user_id);
         Ok(())
     }
 }

@@ -170,6 +170,17 @@ impl TestApp {
         }
     }
 
+    /// Another server on this one's database and data folder, as a second instance behind a
+    /// load balancer would run.
+    pub async fn second_server(&self) -> TestApp {
+        let settings = self.app().settings.clone();
+        Self::start_with(|args| {
+            args.database_url = Some(settings.database_url.clone());
+            args.data_dir = Some(settings.data_dir.display().to_string());
+        })
+        .await
+    }
+
     /// The use cases and database behind the server (for set-up and for raw SQL checks).
     pub fn app(&self) -> &canvass::app::App {
         &self.running.as_ref().unwrap().app
