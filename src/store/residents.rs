@@ -1,7 +1,7 @@
 //! Residents' side of distribution: settings, the feed look-up, targeting, request covers,
 //! comments and push subscriptions. No query here writes when a resident reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -33,8 +33,6 @@ pub struct Recipient {
     pub email: bool,
     /// Wants push.
     pub push: bool,
-    /// Has at least one browser registered for push.
-    pub has_push_subscription: bool,
 }
 
 /// A published request as the feed's index holds it.
@@ -90,6 +88,9 @@ pub struct PushSubscriptionRecord {
 /// (migration `20261125000006`), so that the query planners see it is usable.
 const RECIPIENT: &str = "home_cell IS NOT NULL AND role = 'resident' AND disabled = FALSE \
                          AND community_requests = TRUE";
+
+/// Ids per `IN (…)` list: well under SQLite's 32,766 bound parameters.
+const IN_LIST_CHUNK: usize = 500;
 
 fn in_list(first: usize, n: usize) -> String {
     (first..first + n)
@@ -255,9 +256,7 @@ impl Db {
         let branches: Vec<String> = (0..ranges.len())
             .map(|i| {
                 format!(
-                    "SELECT id, home_lat, home_lon, notify_email, notify_push, \
-                     EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = users.id) AS has_push \
-                     FROM users WHERE {RECIPIENT} AND home_cell BETWEEN ${} AND ${} \
+                    "SELECT id, home_lat, home_lon, notify_email, notify_push FROM users WHERE {RECIPIENT} AND home_cell BETWEEN ${} AND ${} \
                      AND home_lat BETWEEN $1 AND $2 AND home_lon BETWEEN $3 AND $4",
                     2 * i + 5,
                     2 * i + 6
@@ -283,10 +282,29 @@ impl Db {
                     lon: r.try_get::<Option<f64>, _>("home_lon")?.unwrap_or_default(),
                     email: flag(r, "notify_email")?,
                     push: flag(r, "notify_push")?,
-                    has_push_subscription: flag(r, "has_push")?,
                 })
             })
             .collect()
+    }
+
+    /// Those of `user_ids` with at least one browser registered for push. Asked after the
+    /// exact test, for the residents inside only, rather than probed for every candidate.
+    pub async fn with_push_subscription(&self, user_ids: &[&str]) -> Result<HashSet<String>> {
+        let mut found = HashSet::new();
+        for chunk in user_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT DISTINCT user_id FROM push_subscriptions WHERE user_id IN ({})",
+                in_list(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                found.insert(r.try_get("user_id")?);
+            }
+        }
+        Ok(found)
     }
 
     /// Comments on a request, oldest first.
