@@ -15,11 +15,33 @@ pub const FEED_PAGE: usize = 20;
 /// The longest comment, in characters.
 pub const COMMENT_MAX_CHARS: usize = 2_000;
 
+/// One request in the feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    /// The request as published (it never changes).
+    pub request: Arc<RequestRecord>,
+    /// Its agency's name now (it may have been renamed since).
+    pub agency_name: String,
+}
+
+impl FeedItem {
+    /// The request as a resident sees it.
+    pub fn detail(&self) -> RequestDetail {
+        let mut record = RequestRecord::clone(&self.request);
+        record.agency_name = self.agency_name.clone();
+        RequestDetail {
+            record,
+            audience: Audience::Resident,
+            decision: None,
+        }
+    }
+}
+
 /// One page of the feed.
 #[derive(Debug, Clone)]
 pub struct FeedPage {
     /// Newest first.
-    pub items: Vec<RequestDetail>,
+    pub items: Vec<FeedItem>,
     /// Give this back for the next page; `None` at the end.
     pub next_cursor: Option<String>,
 }
@@ -121,17 +143,12 @@ impl App {
         let items = hits
             .into_iter()
             .zip(published)
-            .map(|(hit, request)| {
-                let mut record = RequestRecord::clone(&request);
+            .map(|(hit, request)| FeedItem {
                 // The one thing shown with a published request that can change.
-                if let Some(name) = hit.agency_name {
-                    record.agency_name = name.to_string();
-                }
-                RequestDetail {
-                    record,
-                    audience: Audience::Resident,
-                    decision: None,
-                }
+                agency_name: hit
+                    .agency_name
+                    .map_or_else(|| request.agency_name.clone(), |n| n.to_string()),
+                request,
             })
             .collect();
         Ok(FeedPage { items, next_cursor })

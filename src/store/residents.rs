@@ -89,6 +89,10 @@ pub struct PushSubscriptionRecord {
 const RECIPIENT: &str = "home_cell IS NOT NULL AND role = 'resident' AND disabled = FALSE \
                          AND community_requests = TRUE";
 
+/// Range branches in a targeting query come in multiples of this (see
+/// [`Db::recipients_in_ranges`]).
+const RANGE_BRANCHES: usize = 8;
+
 /// Ids per `IN (…)` list: well under SQLite's 32,766 bound parameters.
 const IN_LIST_CHUNK: usize = 500;
 
@@ -253,6 +257,16 @@ impl Db {
         // cells' homes before they leave the database. The eligibility test is written as the
         // partial index's own WHERE clause, literals and all, so both databases can use it; an
         // OR of the ranges would make SQLite look every row up in the table.
+        // Padded with empty ranges to a multiple of RANGE_BRANCHES, so that a handful of
+        // statement texts serve every area: the databases then reuse prepared statements and
+        // their plans instead of planning a new union for each count.
+        let padded = ranges.len().div_ceil(RANGE_BRANCHES) * RANGE_BRANCHES;
+        let ranges: Vec<(i64, i64)> = ranges
+            .iter()
+            .copied()
+            .chain(std::iter::repeat((1, 0)))
+            .take(padded)
+            .collect();
         let branches: Vec<String> = (0..ranges.len())
             .map(|i| {
                 format!(
@@ -270,7 +284,7 @@ impl Db {
             .bind(max.y)
             .bind(min.x)
             .bind(max.x);
-        for (lo, hi) in ranges {
+        for (lo, hi) in &ranges {
             q = q.bind(*lo).bind(*hi);
         }
         let rows = q.fetch_all(&self.pool).await?;

@@ -1,13 +1,19 @@
 //! A resident's feed, settings and push registration.
 
+use std::sync::Arc;
+
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Auth};
 use super::requests::RequestView;
+use crate::app::residents::FeedItem;
+use crate::domain::request::is_open;
 use crate::store::ResidentSettings;
 
 /// Paging through the feed.
@@ -57,6 +63,31 @@ pub struct PushRegistration {
     pub id: String,
 }
 
+/// Feed items as JSON, by request id, without the two fields that can change (the agency's
+/// name and whether it is still open): a published request never changes, so its item is
+/// rendered once and each read writes only those two fields.
+pub type RenderedItems = quick_cache::sync::Cache<String, Arc<str>>;
+
+/// How many rendered items [`RenderedItems`] keeps (a few KB each).
+pub const RENDERED_ITEMS: usize = 4_096;
+
+/// An item as `RequestView` renders it for a resident, less `agency_name` and
+/// `open_for_responses`: a JSON object's text.
+fn render_item(item: &FeedItem, now: DateTime<Utc>) -> Result<Arc<str>, ApiError> {
+    let view = RequestView::new(item.detail(), now);
+    let mut value = serde_json::to_value(view).map_err(internal)?;
+    let fields = value
+        .as_object_mut()
+        .ok_or_else(|| internal("a request does not render as an object"))?;
+    fields.remove("agency_name");
+    fields.remove("open_for_responses");
+    Ok(Arc::from(serde_json::to_string(&value).map_err(internal)?))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+}
+
 /// Published requests whose area holds your home, newest first. Reading it records nothing.
 #[utoipa::path(get, path = "/api/v1/feed", tag = "residents", params(FeedQuery),
     responses((status = 200, body = FeedView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_cursor")))]
@@ -64,17 +95,38 @@ pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<FeedQuery>,
-) -> Result<axum::Json<FeedView>, ApiError> {
+) -> Result<Response, ApiError> {
     let page = state.app.feed(&who, q.cursor.as_deref()).await?;
     let now = state.app.now();
-    Ok(axum::Json(FeedView {
-        items: page
-            .items
-            .into_iter()
-            .map(|d| RequestView::new(d, now))
-            .collect(),
-        next_cursor: page.next_cursor,
-    }))
+    // A `FeedView`, written from the rendered items.
+    let mut body = String::with_capacity(2048 * page.items.len() + 256);
+    body.push_str("{\"items\":[");
+    for (i, item) in page.items.iter().enumerate() {
+        let rest = state
+            .feed_items
+            .get_or_insert_with(item.request.id.as_str(), || render_item(item, now))?;
+        let open = item
+            .request
+            .response_deadline
+            .is_some_and(|deadline| is_open(deadline, now));
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str("{\"agency_name\":");
+        body.push_str(&serde_json::to_string(&item.agency_name).map_err(internal)?);
+        body.push_str(",\"open_for_responses\":");
+        body.push_str(if open { "true" } else { "false" });
+        // The rendered object without its opening brace; it always has other fields.
+        body.push(',');
+        body.push_str(rest.get(1..).unwrap_or_default());
+    }
+    body.push(']');
+    if let Some(cursor) = &page.next_cursor {
+        body.push_str(",\"next_cursor\":");
+        body.push_str(&serde_json::to_string(cursor).map_err(internal)?);
+    }
+    body.push('}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Your notification settings.

@@ -55,6 +55,8 @@ pub struct AppState {
     pub openapi: Arc<String>,
     /// The VAPID public key browsers subscribe with (base64url).
     pub push_public_key: Arc<String>,
+    /// Feed items rendered as JSON (see [`feed::RenderedItems`]).
+    pub feed_items: Arc<feed::RenderedItems>,
 }
 
 #[derive(OpenApi)]
@@ -173,6 +175,7 @@ impl AppState {
         Self {
             limits: Arc::new(RateLimits::new(&app.settings)),
             metrics: Arc::new(metrics::Metrics::new()),
+            feed_items: Arc::new(feed::RenderedItems::new(feed::RENDERED_ITEMS)),
             openapi: Arc::new(openapi_json()),
             push_public_key: Arc::new(String::new()),
             app,

@@ -79,8 +79,8 @@ async fn feed(
     let cards = page
         .items
         .into_iter()
-        .map(|d| {
-            let request = RequestView::new(d, now);
+        .map(|item| {
+            let request = RequestView::new(item.detail(), now);
             Card {
                 area_json: request.area.to_string(),
                 request,
