@@ -94,7 +94,7 @@ const RECIPIENT: &str = "home_cell IS NOT NULL AND role = 'resident' AND disable
 const RANGE_BRANCHES: usize = 8;
 
 /// Ids per `IN (…)` list: well under SQLite's 32,766 bound parameters.
-const IN_LIST_CHUNK: usize = 500;
+const IN_LIST_CHUNK: usize = 5_000;
 
 fn in_list(first: usize, n: usize) -> String {
     (first..first + n)
