@@ -56,16 +56,19 @@ impl SessionCache {
     }
 
     fn keep(&self, read_at: Instant, generation: u64, session: &SessionRecord, user: &SessionUser) {
-        // A write since the read began may have changed what was read: do not keep it.
-        if self.generation.load(Ordering::SeqCst) == generation {
-            self.entries.insert(
-                session.token_hash.clone(),
-                Arc::new(CachedSession {
-                    read_at,
-                    session: session.clone(),
-                    user: user.clone(),
-                }),
-            );
+        self.entries.insert(
+            session.token_hash.clone(),
+            Arc::new(CachedSession {
+                read_at,
+                session: session.clone(),
+                user: user.clone(),
+            }),
+        );
+        // A write since the read began may have changed what was read: drop it again. Checked
+        // after the insert, so a write that lands between a check and the insert still wins
+        // (writers move the generation on before they remove).
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.entries.remove(&session.token_hash);
         }
     }
 
