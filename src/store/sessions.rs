@@ -165,18 +165,6 @@ impl Db {
         Ok(())
     }
 
-    /// The session for this token hash, if any.
-    pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query(
-            "SELECT token_hash, user_id, mfa_pending, last_seen_at, expires_at, revoked_at \
-             FROM sessions WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(session_from_row).transpose()
-    }
-
     /// The session for this token hash with the account fields a request needs, in one
     /// query: every authenticated request makes it, so it reads no more than it must.
     pub async fn session_with_user(

@@ -12,6 +12,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Auth};
 use super::requests::RequestView;
+use crate::app::AppError;
 use crate::app::residents::FeedItem;
 use crate::domain::request::is_open;
 use crate::store::ResidentSettings;
@@ -84,8 +85,9 @@ fn render_item(item: &FeedItem, now: DateTime<Utc>) -> Result<Arc<str>, ApiError
     Ok(Arc::from(serde_json::to_string(&value).map_err(internal)?))
 }
 
+/// A failure to render: through the one error mapping, which logs it and answers 500.
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    AppError::Internal(anyhow::anyhow!("feed item: {e}")).into()
 }
 
 /// Published requests whose area holds your home, newest first. Reading it records nothing.

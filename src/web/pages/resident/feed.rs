@@ -68,13 +68,8 @@ async fn feed(
 ) -> Result<Response, PageError> {
     let page = state.app.feed(who, cursor).await?;
     // The feed answers an empty page either way; the note tells the resident why.
-    let opted_out = page.items.is_empty()
-        && !state
-            .app
-            .settings(who)
-            .await
-            .map(|s| s.community_requests)
-            .unwrap_or(true);
+    // The setting was read with the session.
+    let opted_out = page.items.is_empty() && !who.community_requests;
     let now = state.app.now();
     let cards = page
         .items
