@@ -14,7 +14,7 @@ use canvass::domain::Role;
 use canvass::store::{Db, NewUser};
 use chrono::{Duration, Utc};
 use common::tus::metadata;
-use common::{fixture, sha256_hex, ts};
+use common::{padded_mp4, sha256_hex, ts};
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;
@@ -81,18 +81,6 @@ impl Drop for Server {
     }
 }
 
-/// A valid MP4 of `len` bytes: the fixture followed by a 64-bit `free` box of padding.
-fn clip(len: usize) -> Vec<u8> {
-    let mut out = fixture("porch-cam.mp4");
-    let pad = (len - out.len()) as u64;
-    out.extend_from_slice(&1u32.to_be_bytes());
-    out.extend_from_slice(b"free");
-    out.extend_from_slice(&pad.to_be_bytes());
-    out.extend((0..pad - 16).map(|i| (i * 31 % 251) as u8));
-    assert_eq!(out.len(), len);
-    out
-}
-
 async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap_or(Value::Null)
 }
@@ -142,7 +130,7 @@ async fn a_kill_9_mid_patch_then_a_restart_resumes_and_finishes_one_recording() 
     .await;
     let token = device["token"].as_str().unwrap().to_owned();
 
-    let file = clip(24 * MIB);
+    let file = padded_mp4(24 * MIB);
     let t0 = Utc::now() - Duration::hours(2);
     let created = client
         .post(format!("{}/api/v1/uploads", server.base))

@@ -296,6 +296,45 @@ async fn checksums_are_checked_per_request() {
 }
 
 #[tokio::test]
+async fn a_large_request_with_a_bad_checksum_keeps_nothing() {
+    common::announce("a_large_request_with_a_bad_checksum_keeps_nothing");
+    let t = TestApp::start().await;
+    let o = owner(&t).await;
+    // 5 MiB and a bit in one request: several multipart parts of its segment were written
+    // before the checksum could be checked.
+    let file = common::padded_mp4((5 << 20) + 4321);
+    let tus = Tus::new(&t, &o.device_token);
+    let location = tus
+        .created(file.len() as u64, &recording_meta(None, "big.mp4"))
+        .await;
+    let id = id_of(&location).to_owned();
+    let octet = "application/offset+octet-stream";
+    // A wrong checksum: what was written while the body arrived does not stay.
+    let wrong = format!("sha256 {}", b64(&Sha256::digest(b"not these bytes")));
+    tus.patch_as(&location, 0, file.clone(), Some(&wrong), octet)
+        .await
+        .expect(460, Some("checksum_mismatch"));
+    assert_eq!(offset(&tus.head(&location).await), 0);
+    assert_eq!(blob_files(&t, &id), Vec::<PathBuf>::new());
+    assert_eq!(rows(&t, &id).await, (1, 0, 0));
+    // The right one: one segment, one recording with the file's hash.
+    let right = format!("sha256 {}", b64(&Sha256::digest(&file)));
+    let r = tus
+        .patch_as(&location, 0, file.clone(), Some(&right), octet)
+        .await;
+    r.expect(204, None);
+    assert_eq!(header(&r, "canvass-recording-id"), id);
+    assert_eq!(blob_files(&t, &id).len(), 1);
+    assert_eq!(rows(&t, &id).await, (0, 1, 1));
+    let rec = t
+        .get(&format!("/api/v1/recordings/{id}"), Some(&o.resident.token))
+        .await;
+    assert_eq!(rec.body["sha256"], sha256_hex(&file));
+    assert_eq!(rec.body["size"], file.len() as u64);
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn wrong_offsets_content_types_and_overlong_bodies_are_refused() {
     common::announce("wrong_offsets_content_types_and_overlong_bodies_are_refused");
     let t = TestApp::start().await;

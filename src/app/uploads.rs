@@ -225,7 +225,17 @@ impl App {
 
     /// The caller's unfinished, unexpired upload `id`; 404 otherwise.
     async fn live_upload(&self, who: &Uploader, id: &str) -> Result<UploadRecord> {
-        match self.db.upload(id).await? {
+        self.live(who, id, self.db.upload(id).await?).await
+    }
+
+    /// `found`, the row of upload `id`, if it is the caller's, unfinished and unexpired.
+    async fn live(
+        &self,
+        who: &Uploader,
+        id: &str,
+        found: Option<UploadRecord>,
+    ) -> Result<UploadRecord> {
+        match found {
             Some(u) if u.expires_at < self.now() => Err(AppError::NotFound("upload")),
             Some(u) if Self::may_reach(who, &u.owner_id, &u.device_id) => Ok(u),
             Some(_) => Err(self
@@ -238,8 +248,8 @@ impl App {
     /// Where upload `id` stands (tus `HEAD`). A finished upload is its recording: offset and
     /// length are the recording's size.
     pub async fn upload_status(&self, who: &Uploader, id: &str) -> Result<UploadStatus> {
-        if self.db.upload(id).await?.is_some() {
-            return Ok(UploadStatus::of(&self.live_upload(who, id).await?));
+        if let Some(found) = self.db.upload(id).await? {
+            return Ok(UploadStatus::of(&self.live(who, id, Some(found)).await?));
         }
         match self.db.recording(id).await? {
             Some(r) if Self::may_reach(who, &r.owner_id, &r.device_id) => {
@@ -290,7 +300,7 @@ impl App {
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
-        if self.db.upload(id).await?.is_none() {
+        let Some(found) = self.db.upload(id).await? else {
             // Finished already: only a repeat of the final (empty) request is acknowledged.
             let status = self.upload_status(who, id).await?;
             return if offset == status.length {
@@ -298,8 +308,9 @@ impl App {
             } else {
                 Err(offset_mismatch(status.offset))
             };
-        }
-        let upload = self.live_upload(who, id).await?;
+        };
+        // One look-up serves both questions: finished, and the caller's.
+        let upload = self.live(who, id, Some(found)).await?;
         if offset != upload.upload_offset {
             return Err(offset_mismatch(upload.upload_offset));
         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::requests::{RequestRecord, SELECT as REQUEST_SELECT, from_row as request_from_row};
-use super::{Db, Result, StoreError, Tx, flag, parse_ts, ts};
+use super::{Backend, Db, Result, StoreError, Tx, flag, parse_ts, ts};
 
 /// A resident's notification settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,7 +287,23 @@ impl Db {
         for (lo, hi) in &ranges {
             q = q.bind(*lo).bind(*hi);
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = match self.backend {
+            Backend::Postgres => {
+                // PostgreSQL plans each run of this prepared statement anew, because its generic
+                // plan looks dearer than the custom ones: 0.65 ms of planning for 0.25 ms of
+                // work. The best plan is the same whatever the ranges (one index-only scan per
+                // range), so the transaction asks for the generic plan, made once per
+                // connection.
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+                    .await?;
+                let rows = q.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+            Backend::Sqlite => q.fetch_all(&self.pool).await?,
+        };
         rows.iter()
             .map(|r| {
                 Ok(Recipient {

@@ -435,6 +435,19 @@ pub fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A valid MP4 of `len` bytes: the fixture clip followed by a 64-bit `free` box of padding
+/// (legal MP4, so the completion check walks a real file of any size).
+pub fn padded_mp4(len: usize) -> Vec<u8> {
+    let mut out = fixture("porch-cam.mp4");
+    let pad = (len - out.len()) as u64;
+    out.extend_from_slice(&1u32.to_be_bytes());
+    out.extend_from_slice(b"free");
+    out.extend_from_slice(&pad.to_be_bytes());
+    out.extend((0..pad - 16).map(|i| (i * 31 % 251) as u8));
+    assert_eq!(out.len(), len);
+    out
+}
+
 /// The SHA-256 of `bytes` in lower-case hex, as the API reports hashes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
