@@ -47,7 +47,7 @@ use canvass::jobs::delivery::{self, Channels};
 use canvass::jobs::email::{Mailer, RequestNotice};
 use canvass::jobs::fanout;
 use canvass::jobs::push::PushSender;
-use canvass::store::{Db, NewAgency, NewUser, cell_i64, ts};
+use canvass::store::{Db, NewAgency, NewUser, ts};
 use chrono::Utc;
 use geo::{BoundingRect, Polygon};
 use sqlx::any::AnyPoolOptions;
@@ -755,11 +755,7 @@ struct Targeted {
 
 async fn target(db: &Db, polygon: &Polygon<f64>) -> Targeted {
     let t0 = Instant::now();
-    let mut ranges = Vec::new();
-    for cell in geo_index::area_cover(polygon).unwrap() {
-        let (lo, hi) = geo_index::descendant_range(cell).unwrap();
-        ranges.push((cell_i64(lo).unwrap(), cell_i64(hi).unwrap()));
-    }
+    let ranges = canvass::jobs::fanout::home_cell_ranges(polygon).unwrap();
     let t1 = Instant::now();
     let bounds = polygon.bounding_rect().unwrap();
     let candidates = db.recipients_in_ranges(&ranges, bounds).await.unwrap();
@@ -934,10 +930,9 @@ async fn targeting(data: &Data, sqlite: &Db, pg: Option<&Db>, gis: Option<&AnyPo
         println!("{}", p.line("PostgreSQL"));
     }
     if gis.is_some() {
-        let pg_median = quantile(&covers, 0.5);
         println!(
             "  PostGIS ST_Covers (boundary inside), GiST on homes and areas: median {}, p90 {}",
-            ms(pg_median),
+            ms(quantile(&covers, 0.5)),
             ms(quantile(&covers, 0.9))
         );
         println!(
@@ -945,15 +940,23 @@ async fn targeting(data: &Data, sqlite: &Db, pg: Option<&Db>, gis: Option<&AnyPo
             ms(quantile(&contains, 0.5)),
             ms(quantile(&contains, 0.9))
         );
-        let ratio = |v: &[Duration]| quantile(v, 0.5).as_secs_f64() / pg_median.as_secs_f64();
-        let mut line = format!(
-            "  median time : PostGIS ST_Covers = SQLite {:.2}",
-            ratio(&s.total)
-        );
-        if pg.is_some() {
-            line += &format!(", PostgreSQL {:.2}", ratio(&p.total));
+        // ST_Covers answers what the rules ask (homes on the boundary are inside); the issue
+        // names ST_Contains, which leaves them out and answered the same here only because no
+        // generated home lies on a boundary. Both yardsticks, then.
+        for (name, yardstick) in [("ST_Covers", &covers), ("ST_Contains", &contains)] {
+            let theirs = quantile(yardstick, 0.5).as_secs_f64();
+            let mut ratios = vec![("SQLite", quantile(&s.total, 0.5).as_secs_f64() / theirs)];
+            if pg.is_some() {
+                ratios.push(("PostgreSQL", quantile(&p.total, 0.5).as_secs_f64() / theirs));
+            }
+            let listed: Vec<String> = ratios.iter().map(|(n, r)| format!("{n} {r:.2}")).collect();
+            let met = ratios.iter().all(|(_, r)| *r <= 1.0);
+            println!(
+                "  median time : PostGIS {name} = {} (goal: at most 1: {})",
+                listed.join(", "),
+                if met { "met" } else { "MISSED" }
+            );
         }
-        println!("{line} (goal: at most 1)");
     } else {
         println!("  PostGIS: SKIPPED (see above)");
     }
@@ -1304,11 +1307,7 @@ async fn fanout_figures(name: &str, data_dir: &Path, database_url: &str, data: &
     // area parsed again for every candidate) and with the area parsed once.
     let record = app.db.request(&big.id).await.unwrap().unwrap();
     let t = Instant::now();
-    let mut ranges = Vec::new();
-    for cell in geo_index::area_cover(&big.polygon).unwrap() {
-        let (lo, hi) = geo_index::descendant_range(cell).unwrap();
-        ranges.push((cell_i64(lo).unwrap(), cell_i64(hi).unwrap()));
-    }
+    let ranges = canvass::jobs::fanout::home_cell_ranges(&big.polygon).unwrap();
     let bounds = big.polygon.bounding_rect().unwrap();
     let candidates = app.db.recipients_in_ranges(&ranges, bounds).await.unwrap();
     let lookup = t.elapsed();
@@ -1479,11 +1478,19 @@ async fn run() {
     let t = Instant::now();
     let data = synth::generate(residents, requests, SEED, Utc::now());
     let cells: usize = data.requests.iter().map(|r| r.cover.len()).sum();
+    let ranges: usize = data
+        .requests
+        .iter()
+        .map(|r| {
+            let cover: Vec<u64> = r.cover.iter().map(|&c| c as u64).collect();
+            geo_index::home_ranges(&cover).unwrap().len()
+        })
+        .sum();
     let mut sizes: Vec<f64> = data.requests.iter().map(|r| r.area_sq_mi).collect();
     sizes.sort_by(f64::total_cmp);
     println!(
         "synthetic metro area of {:.0} km² (seed {SEED:#x}): {} residents in 7 clusters and spread out, \
-         {} published requests of {:.3}–{:.3} sq mi (median {:.3}), {:.1} cover cells each on average; generated in {}",
+         {} published requests of {:.3}–{:.3} sq mi (median {:.3}), {:.1} cover cells each on average (joined into {:.1} home-cell ranges); generated in {}",
         (2.0 * synth::HALF_KM).powi(2),
         thousands(data.residents.len()),
         thousands(data.requests.len()),
@@ -1491,6 +1498,7 @@ async fn run() {
         sizes[sizes.len() - 1],
         sizes[sizes.len() / 2],
         cells as f64 / data.requests.len() as f64,
+        ranges as f64 / data.requests.len() as f64,
         secs(t.elapsed())
     );
     let hash = canvass::domain::password::hash(PASSWORD).unwrap();

@@ -1773,3 +1773,124 @@ async fn a_resident_who_cannot_see_a_request_leaves_no_trace_in_the_audit_log() 
     assert_eq!(count().await, 0, "a resident's miss must not be recorded");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn targeting_reads_each_home_back_to_the_last_bit_with_its_channels() {
+    common::announce("targeting_reads_each_home_back_to_the_last_bit_with_its_channels");
+    use canvass::domain::geo_index;
+    use geo::BoundingRect;
+    let t = TestApp::start().await;
+    // Coordinates whose shortest decimal forms are long, or one ulp apart: the exact test
+    // decides boundary homes on the last bit, so the look-up must not round them.
+    let next_up = |x: f64| f64::from_bits(x.to_bits() + 1);
+    let homes = [
+        (45.514, -122.661),
+        (next_up(45.514), -122.661),
+        (45.512_345_678_901_23, -122.659_876_543_210_98),
+        (0.1 + 45.413, next_up(-122.662)),
+        (45.515_999_999_999_99, -122.663_000_000_000_1),
+    ];
+    let mut expected = BTreeMap::new();
+    for (i, (lat, lon)) in homes.into_iter().enumerate() {
+        let r = t.resident_at(lat, lon).await;
+        // Each home a different mix of channels.
+        let (email, push) = (i % 2 == 0, i % 3 == 0);
+        t.app()
+            .db
+            .save_resident_settings(
+                &r.id,
+                ResidentSettings {
+                    community_requests: true,
+                    push,
+                    email,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        expected.insert(r.id.clone(), (lat.to_bits(), lon.to_bits(), email, push));
+    }
+    // And 300 homes at random points of the area, every bit of their coordinates drawn.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut unit = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1_u64 << 53) as f64
+    };
+    for i in 0..300 {
+        let (lat, lon) = (45.511 + 0.006 * unit(), -122.665 + 0.008 * unit());
+        let user = t
+            .app()
+            .db
+            .insert_user(
+                &NewUser {
+                    email: &format!("random-home-{i}@example.test"),
+                    password_hash: "not a login",
+                    role: Role::Resident,
+                    agency_id: None,
+                    display_name: Some("Random Home"),
+                    home_address: Some("1 Random Way"),
+                    home: Some((lat, lon)),
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        let settings = t
+            .app()
+            .db
+            .resident_settings(&user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        expected.insert(
+            user.id,
+            (lat.to_bits(), lon.to_bits(), settings.email, settings.push),
+        );
+    }
+    let opted_out = t.resident_at(45.514, -122.660).await;
+    t.app()
+        .db
+        .save_resident_settings(
+            &opted_out.id,
+            ResidentSettings {
+                community_requests: false,
+                push: true,
+                email: true,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let area = geo::Rect::new((-122.665, 45.511), (-122.657, 45.517)).to_polygon();
+    let ranges = canvass::jobs::fanout::home_cell_ranges(&area).unwrap();
+    let found = t
+        .app()
+        .db
+        .recipients_in_ranges(&ranges, area.bounding_rect().unwrap())
+        .await
+        .unwrap();
+    let got: BTreeMap<_, _> = found
+        .into_iter()
+        .map(|r| {
+            (
+                r.user_id,
+                (r.lat.to_bits(), r.lon.to_bits(), r.email, r.push),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    // Nothing in range: an empty answer, not an error.
+    let far = geo::Rect::new((-100.001, 40.0), (-100.0, 40.001)).to_polygon();
+    let cell = geo_index::area_cover(&far).unwrap()[0];
+    let (lo, hi) = geo_index::descendant_range(cell).unwrap();
+    let none = t
+        .app()
+        .db
+        .recipients_in_ranges(&[(lo as i64, hi as i64)], far.bounding_rect().unwrap())
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    t.stop().await;
+}

@@ -32,6 +32,14 @@ pub async fn run_once(app: &App) -> anyhow::Result<FanoutReport> {
     Ok(report)
 }
 
+/// The home-cell ranges that hold every home of `area`, as the store looks them up.
+pub fn home_cell_ranges(area: &geo::Polygon<f64>) -> anyhow::Result<Vec<(i64, i64)>> {
+    geo_index::home_ranges(&geo_index::area_cover(area)?)?
+        .into_iter()
+        .map(|(lo, hi)| Ok((cell_i64(lo)?, cell_i64(hi)?)))
+        .collect()
+}
+
 /// Queues the notifications of one published request and answers how many were new.
 pub async fn fan_out(app: &App, request_id: &str) -> anyhow::Result<u64> {
     let Some(record) = app.db.request(request_id).await? else {
@@ -44,11 +52,7 @@ pub async fn fan_out(app: &App, request_id: &str) -> anyhow::Result<u64> {
         .0
         .first()
         .ok_or_else(|| anyhow::anyhow!("request {request_id}: empty area"))?;
-    let mut ranges = Vec::new();
-    for cell in geo_index::area_cover(polygon)? {
-        let (lo, hi) = geo_index::descendant_range(cell)?;
-        ranges.push((cell_i64(lo)?, cell_i64(hi)?));
-    }
+    let ranges = home_cell_ranges(polygon)?;
     let email_on = app.settings.smtp_url.is_some();
     let bounds = polygon
         .bounding_rect()

@@ -75,6 +75,11 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Connections whose prepared statements always run their generic plan, for a query whose
+    /// best plan does not depend on its parameters but whose planning costs more than its run
+    /// (targeting). On PostgreSQL a small pool of its own, so every other query keeps the
+    /// planner's usual choice; on SQLite, which plans once per statement anyway, the pool.
+    generic_plans: AnyPool,
     backend: Backend,
     /// Sessions read in the last second (see [`sessions::SessionCache`]).
     sessions: std::sync::Arc<sessions::SessionCache>,
@@ -128,8 +133,28 @@ impl Db {
             })
             .connect(&url)
             .await?;
+        let generic_plans = match backend {
+            Backend::Sqlite => pool.clone(),
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .min_connections(0)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // PostgreSQL would otherwise plan each run of a statement anew when
+                            // its generic plan looks dearer than the custom ones.
+                            sqlx::query("SET plan_cache_mode = force_generic_plan")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&url)?
+            }
+        };
         let db = Db {
             pool,
+            generic_plans,
             backend,
             sessions: std::sync::Arc::default(),
         };
@@ -164,6 +189,7 @@ impl Db {
     /// Closes the pool, waiting for connections to return.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.generic_plans.close().await;
     }
 
     /// The rows `sql` selects with its one parameter (`$1`) bound to `key`, each read by `map`.
