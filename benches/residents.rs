@@ -1303,8 +1303,8 @@ async fn fanout_figures(name: &str, data_dir: &Path, database_url: &str, data: &
             ""
         }
     );
-    // Its parts again, apart: the look-up, and the exact test as fan_out does it (the stored
-    // area parsed again for every candidate) and with the area parsed once.
+    // Its parts again, apart: the look-up, and the exact test with the area parsed once (as
+    // fan_out does it) and parsed again for every candidate (as it once did).
     let record = app.db.request(&big.id).await.unwrap().unwrap();
     let t = Instant::now();
     let ranges = canvass::jobs::fanout::home_cell_ranges(&big.polygon).unwrap();
@@ -1325,8 +1325,8 @@ async fn fanout_figures(name: &str, data_dir: &Path, database_url: &str, data: &
     let parsed_once = t.elapsed();
     assert_eq!(by_area_holds, by_polygon);
     println!(
-        "    its parts, timed apart: cover and recipients_in_ranges {} ({} candidates); exact test as fan_out \
-         does it (app::residents::area_holds, parsing the area per candidate) {}; with the area parsed once {}",
+        "    its parts, timed apart: cover and recipients_in_ranges {} ({} candidates); exact test parsing \
+         the area per candidate (app::residents::area_holds) {}; with the area parsed once, as fan_out does {}",
         ms(lookup),
         thousands(candidates.len()),
         ms(reparsing),
