@@ -134,7 +134,8 @@ async fn an_admin_creates_verifies_and_staffs_an_agency_and_finds_it_in_the_audi
     b.fill("#jurisdiction_text", &redrawn.to_string()).await;
     b.click("#agency-form button[type=submit]").await;
     b.wait_for_path(&format!("/admin/agencies/{id}")).await;
-    assert!(b.text("#admin-message").await.contains("saved"));
+    // The form posts to its own page: wait for what only the answer says.
+    b.wait_text("#admin-message", "saved").await;
     assert_eq!(b.text("#flag-verified").await, "Verified");
     assert_eq!(b.text("#flag-evidence").await, "Evidence account enabled");
     let api = t
@@ -165,7 +166,7 @@ async fn an_admin_creates_verifies_and_staffs_an_agency_and_finds_it_in_the_audi
     b.fill("#member-password", PASSWORD).await;
     b.click("#member-form button[type=submit]").await;
     b.wait_for_path(&format!("/admin/agencies/{id}")).await;
-    let message = b.text("#admin-message").await;
+    let message = b.wait_text("#admin-message", &agency_admin).await;
     assert!(message.contains(&agency_admin), "{message}");
     assert!(message.contains("agency admin"), "{message}");
     assert!(b.text("table.members").await.contains(&agency_admin));
