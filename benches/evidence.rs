@@ -89,176 +89,175 @@ fn make_clip(path: &Path, len: u64) {
     f.flush().unwrap();
 }
 
-/// Creates a tus upload of `len` bytes; its URL.
-async fn create_upload(
-    client: &reqwest::Client,
-    base: &str,
-    device_token: &str,
-    device_id: &str,
-    len: u64,
+/// A camera uploading to the server under test: its token, and the footage's start.
+struct Camera<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+    device_token: &'a str,
+    device_id: &'a str,
     started: DateTime<Utc>,
-) -> String {
-    let meta = format!(
-        "device_id {},started_at {},ended_at {},filename {}",
-        B64.encode(device_id),
-        B64.encode(ts(started)),
-        B64.encode(ts(started + chrono::Duration::minutes(10))),
-        B64.encode("bench.mp4"),
-    );
-    let r = client
-        .post(format!("{base}/api/v1/uploads"))
-        .bearer_auth(device_token)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", len.to_string())
-        .header("Upload-Metadata", meta)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        201,
-        "create: {}",
-        r.text().await.unwrap_or_default()
-    );
-    let location = r.headers()["location"].to_str().unwrap().to_owned();
-    if location.starts_with("http") {
-        location
-    } else {
-        format!("{base}{location}")
-    }
 }
 
-/// Uploads `path` through tus in 8 MiB chunks with a device token; the recording's id.
-async fn tus_upload(
-    client: &reqwest::Client,
-    base: &str,
-    device_token: &str,
-    device_id: &str,
-    path: &Path,
-    started: DateTime<Utc>,
-) -> String {
-    let len = std::fs::metadata(path).unwrap().len();
-    let url = create_upload(client, base, device_token, device_id, len, started).await;
-    // The next chunk is read from disk while the current one is on the wire, as a client
-    // that streams a file would.
-    let read = |mut file: std::fs::File, n: usize| {
-        tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; n];
-            file.read_exact(&mut buf).unwrap();
-            (file, buf)
-        })
-    };
-    let first = len.min(CHUNK as u64) as usize;
-    let mut reading = Some(read(std::fs::File::open(path).unwrap(), first));
-    let mut offset = 0u64;
-    let mut recording = None;
-    while offset < len {
-        let (file, buf) = reading
-            .take()
-            .expect("a chunk is being read")
-            .await
-            .unwrap();
-        let n = buf.len();
-        let after = offset + n as u64;
-        let following = (len - after).min(CHUNK as u64) as usize;
-        if following > 0 {
-            reading = Some(read(file, following));
-        }
+impl Camera<'_> {
+    /// Creates a tus upload of the file at `path`; its URL and length.
+    async fn create_upload(&self, path: &Path) -> (String, u64) {
+        let Camera {
+            client,
+            base,
+            device_token,
+            device_id,
+            started,
+        } = *self;
+        let len = std::fs::metadata(path).unwrap().len();
+        let meta = format!(
+            "device_id {},started_at {},ended_at {},filename {}",
+            B64.encode(device_id),
+            B64.encode(ts(started)),
+            B64.encode(ts(started + chrono::Duration::minutes(10))),
+            B64.encode("bench.mp4"),
+        );
         let r = client
-            .patch(&url)
+            .post(format!("{base}/api/v1/uploads"))
             .bearer_auth(device_token)
             .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Offset", offset.to_string())
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(buf)
+            .header("Upload-Length", len.to_string())
+            .header("Upload-Metadata", meta)
             .send()
             .await
             .unwrap();
         assert_eq!(
             r.status(),
-            204,
-            "patch at {offset}: {}",
+            201,
+            "create: {}",
             r.text().await.unwrap_or_default()
         );
-        recording = r
-            .headers()
-            .get("canvass-recording-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        offset = after;
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let url = if location.starts_with("http") {
+            location
+        } else {
+            format!("{base}{location}")
+        };
+        (url, len)
     }
-    recording.expect("the last PATCH names the recording")
-}
 
-/// The same upload with a lean client: the tus `PATCH`es go over one keep-alive HTTP/1.1
-/// connection, each body handed to the kernel with `sendfile(2)` straight from the file's page
-/// cache, as a camera or a `sendfile`-based uploader would send a recording. On these 2 shared
-/// cores the reqwest client above spends about a third of the machine's CPU reading each chunk
-/// into memory and copying it into the socket; this one leaves that CPU to the server, so its
-/// figure is the server's own path (receive, SHA-256, write, fsync, commit).
-async fn sendfile_upload(
-    client: &reqwest::Client,
-    base: &str,
-    device_token: &str,
-    device_id: &str,
-    path: &Path,
-    started: DateTime<Utc>,
-) -> String {
-    let len = std::fs::metadata(path).unwrap().len();
-    let url = create_upload(client, base, device_token, device_id, len, started).await;
-    let target = url
-        .strip_prefix(base)
-        .expect("the upload's location is on this server")
-        .to_owned();
-    let addr = base.strip_prefix("http://").unwrap().to_owned();
-    let (token, path) = (device_token.to_owned(), path.to_owned());
-    tokio::task::spawn_blocking(move || {
-        use std::io::{BufRead, BufReader};
-        let file = std::fs::File::open(&path).unwrap();
-        let stream = std::net::TcpStream::connect(&addr).unwrap();
-        stream.set_nodelay(true).unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut stream = stream;
+    /// Uploads `path` through tus in 8 MiB chunks with reqwest; the recording's id.
+    async fn tus_upload(&self, path: &Path) -> String {
+        let (client, device_token) = (self.client, self.device_token);
+        let (url, len) = self.create_upload(path).await;
+        // The next chunk is read from disk while the current one is on the wire, as a client
+        // that streams a file would.
+        let read = |mut file: std::fs::File, n: usize| {
+            tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; n];
+                file.read_exact(&mut buf).unwrap();
+                (file, buf)
+            })
+        };
+        let first = len.min(CHUNK as u64) as usize;
+        let mut reading = Some(read(std::fs::File::open(path).unwrap(), first));
         let mut offset = 0u64;
         let mut recording = None;
         while offset < len {
-            let n = (len - offset).min(CHUNK as u64);
-            // The head in one write, then the body.
-            let head = format!(
-                "PATCH {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-                 Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n\
-                 Content-Type: application/offset+octet-stream\r\nContent-Length: {n}\r\n\r\n"
-            );
-            stream.write_all(head.as_bytes()).unwrap();
-            let mut at = offset;
-            while at < offset + n {
-                let left = (offset + n - at) as usize;
-                let sent = rustix::fs::sendfile(&stream, &file, Some(&mut at), left).unwrap();
-                assert!(sent > 0, "sendfile sent nothing at {at}");
+            let (file, buf) = reading
+                .take()
+                .expect("a chunk is being read")
+                .await
+                .unwrap();
+            let n = buf.len();
+            let after = offset + n as u64;
+            let following = (len - after).min(CHUNK as u64) as usize;
+            if following > 0 {
+                reading = Some(read(file, following));
             }
-            let mut status = String::new();
-            reader.read_line(&mut status).unwrap();
-            assert!(
-                status.starts_with("HTTP/1.1 204"),
-                "patch at {offset}: {status}"
+            let r = client
+                .patch(&url)
+                .bearer_auth(device_token)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Offset", offset.to_string())
+                .header("Content-Type", "application/offset+octet-stream")
+                .body(buf)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                204,
+                "patch at {offset}: {}",
+                r.text().await.unwrap_or_default()
             );
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("canvass-recording-id")
-                {
-                    recording = Some(value.trim().to_owned());
-                }
-            }
-            offset += n;
+            recording = r
+                .headers()
+                .get("canvass-recording-id")
+                .map(|v| v.to_str().unwrap().to_owned());
+            offset = after;
         }
         recording.expect("the last PATCH names the recording")
-    })
-    .await
-    .unwrap()
+    }
+
+    /// The same upload with a lean client: the tus `PATCH`es go over one keep-alive HTTP/1.1
+    /// connection, each body handed to the kernel with `sendfile(2)` straight from the file's page
+    /// cache, as a camera or a `sendfile`-based uploader would send a recording. On these 2 shared
+    /// cores the reqwest client above spends about a third of the machine's CPU reading each chunk
+    /// into memory and copying it into the socket; this one leaves that CPU to the server, so its
+    /// figure is the server's own path (receive, SHA-256, write, fsync, commit).
+    async fn sendfile_upload(&self, path: &Path) -> String {
+        let (base, device_token) = (self.base, self.device_token);
+        let (url, len) = self.create_upload(path).await;
+        let target = url
+            .strip_prefix(base)
+            .expect("the upload's location is on this server")
+            .to_owned();
+        let addr = base.strip_prefix("http://").unwrap().to_owned();
+        let (token, path) = (device_token.to_owned(), path.to_owned());
+        tokio::task::spawn_blocking(move || {
+            use std::io::{BufRead, BufReader};
+            let file = std::fs::File::open(&path).unwrap();
+            let stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut stream = stream;
+            let mut offset = 0u64;
+            let mut recording = None;
+            while offset < len {
+                let n = (len - offset).min(CHUNK as u64);
+                // The head in one write, then the body.
+                let head = format!(
+                    "PATCH {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+                 Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n\
+                 Content-Type: application/offset+octet-stream\r\nContent-Length: {n}\r\n\r\n"
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                let mut at = offset;
+                while at < offset + n {
+                    let left = (offset + n - at) as usize;
+                    let sent = rustix::fs::sendfile(&stream, &file, Some(&mut at), left).unwrap();
+                    assert!(sent > 0, "sendfile sent nothing at {at}");
+                }
+                let mut status = String::new();
+                reader.read_line(&mut status).unwrap();
+                assert!(
+                    status.starts_with("HTTP/1.1 204"),
+                    "patch at {offset}: {status}"
+                );
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("canvass-recording-id")
+                    {
+                        recording = Some(value.trim().to_owned());
+                    }
+                }
+                offset += n;
+            }
+            recording.expect("the last PATCH names the recording")
+        })
+        .await
+        .unwrap()
+    }
 }
 
 /// Seconds `dd` takes to write `mib` MiB in 8 MiB blocks and fsync them.
@@ -337,6 +336,13 @@ async fn run() {
     let device_token = device["token"].as_str().unwrap().to_owned();
     let footage_end = Utc::now() - chrono::Duration::days(1);
     let started = footage_end - chrono::Duration::minutes(30);
+    let camera = Camera {
+        client: &client,
+        base: &base,
+        device_token: &device_token,
+        device_id: &device_id,
+        started,
+    };
 
     // First, on the freshly started server: its peak memory during one large upload.
     let big = dir.join("big.mp4");
@@ -344,7 +350,7 @@ async fn run() {
     reset_peak_rss(pid);
     let before = peak_rss_kib(pid);
     let start = Instant::now();
-    let id = tus_upload(&client, &base, &device_token, &device_id, &big, started).await;
+    let id = camera.tus_upload(&big).await;
     let took = start.elapsed();
     let peak = peak_rss_kib(pid);
     println!(
@@ -384,11 +390,11 @@ async fn run() {
         let d = dd(&dir, upload_mib, "conv=fsync");
         let per_chunk = dd(&dir, upload_mib, "oflag=dsync");
         let start = Instant::now();
-        let id = tus_upload(&client, &base, &device_token, &device_id, &clip, started).await;
+        let id = camera.tus_upload(&clip).await;
         let u = start.elapsed();
         delete(id).await;
         let start = Instant::now();
-        let id = sendfile_upload(&client, &base, &device_token, &device_id, &clip, started).await;
+        let id = camera.sendfile_upload(&clip).await;
         let lean = start.elapsed();
         delete(id).await;
         let (um, dm, lm) = (mbps(clip_len, u), mbps(clip_len, d), mbps(clip_len, lean));
@@ -461,7 +467,7 @@ async fn run() {
         Some(json!({"decision": "approve", "reasons": [], "note": ""})),
     )
     .await;
-    let recording = tus_upload(&client, &base, &device_token, &device_id, &clip, started).await;
+    let recording = camera.tus_upload(&clip).await;
     let start = Instant::now();
     json_call(
         &client,

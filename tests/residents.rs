@@ -1777,7 +1777,6 @@ async fn a_resident_who_cannot_see_a_request_leaves_no_trace_in_the_audit_log() 
 #[tokio::test]
 async fn targeting_reads_each_home_back_to_the_last_bit_with_its_channels() {
     common::announce("targeting_reads_each_home_back_to_the_last_bit_with_its_channels");
-    use canvass::domain::geo_index;
     use geo::BoundingRect;
     let t = TestApp::start().await;
     // Coordinates whose shortest decimal forms are long, or one ulp apart: the exact test
@@ -1883,12 +1882,11 @@ async fn targeting_reads_each_home_back_to_the_last_bit_with_its_channels() {
     assert_eq!(got, expected);
     // Nothing in range: an empty answer, not an error.
     let far = geo::Rect::new((-100.001, 40.0), (-100.0, 40.001)).to_polygon();
-    let cell = geo_index::area_cover(&far).unwrap()[0];
-    let (lo, hi) = geo_index::descendant_range(cell).unwrap();
+    let far_ranges = canvass::jobs::fanout::home_cell_ranges(&far).unwrap();
     let none = t
         .app()
         .db
-        .recipients_in_ranges(&[(lo as i64, hi as i64)], far.bounding_rect().unwrap())
+        .recipients_in_ranges(&far_ranges, far.bounding_rect().unwrap())
         .await
         .unwrap();
     assert!(none.is_empty());
