@@ -13,6 +13,9 @@
 //!
 //! Run: `cargo bench --bench evidence` (results go in BENCHMARKS.md). Sizes can be lowered
 //! with `CANVASS_BENCH_UPLOAD_MIB` and `CANVASS_BENCH_RSS_MIB` for a quick look.
+//! `CANVASS_BENCH_BASELINE_BIN=/path/to/canvass` (another build, such as the previous commit's)
+//! also runs that build as a second server, and each round uploads to it too, so that a change
+//! to the upload path is measured against the code before it in the same run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,7 +31,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use support::{HOME, json_call, login, median, seed, start_server, temp_dir};
+use support::{
+    HOME, Server, json_call, login, median, seed, start_program, start_server, temp_dir,
+};
 
 const ROUNDS: usize = 5;
 const CHUNK: usize = 8 << 20;
@@ -260,6 +265,50 @@ impl Camera<'_> {
     }
 }
 
+/// Another build of `canvass` serving its own data folder, with a resident and a camera of its
+/// own, to compare this build's upload path with (`CANVASS_BENCH_BASELINE_BIN`).
+struct Baseline {
+    server: Server,
+    resident: String,
+    device_id: String,
+    device_token: String,
+}
+
+impl Baseline {
+    async fn start(client: &reqwest::Client, program: &Path, data_dir: &Path) -> Baseline {
+        let (_agency, [_, _, resident]) = seed(data_dir).await;
+        let server = start_program(client, program, data_dir, Duration::from_secs(60), |cmd| {
+            cmd.env("CANVASS_REQUIRE_STAFF_MFA", "false");
+        })
+        .await;
+        let resident = login(client, &server.base, &resident).await;
+        let device = json_call(
+            client,
+            reqwest::Method::POST,
+            &format!("{}/api/v1/devices", server.base),
+            &resident,
+            Some(json!({"name": "Porch camera", "location": {"lat": HOME.0, "lon": HOME.1}})),
+        )
+        .await;
+        Baseline {
+            server,
+            resident,
+            device_id: device["id"].as_str().unwrap().to_owned(),
+            device_token: device["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn camera<'a>(&'a self, client: &'a reqwest::Client, started: DateTime<Utc>) -> Camera<'a> {
+        Camera {
+            client,
+            base: &self.server.base,
+            device_token: &self.device_token,
+            device_id: &self.device_id,
+            started,
+        }
+    }
+}
+
 /// Seconds `dd` takes to write `mib` MiB in 8 MiB blocks and fsync them.
 /// `dd` of `mib` MiB of zeros in 8 MiB blocks with `sync`: `conv=fsync` (one fsync at the end,
 /// the yardstick) or `oflag=dsync` (each block durable before the next, as each tus
@@ -370,18 +419,25 @@ async fn run() {
     .await;
     std::fs::remove_file(&big).unwrap();
 
+    let baseline = match std::env::var_os("CANVASS_BENCH_BASELINE_BIN") {
+        Some(program) => {
+            Some(Baseline::start(&client, Path::new(&program), &dir.join("baseline")).await)
+        }
+        None => None,
+    };
     println!(
         "upload of a {upload_mib} MiB MP4 in 8 MiB tus chunks vs dd bs=8M conv=fsync, {ROUNDS} alternating rounds:"
     );
     let (mut ratios, mut lean_ratios) = (Vec::new(), Vec::new());
     let (mut uploads, mut lean_uploads) = (Vec::new(), Vec::new());
     let mut dds = Vec::new();
-    let delete = async |id: String| {
+    let mut against_baseline = Vec::new();
+    let delete = async |base: &str, resident: &str, id: String| {
         json_call(
             &client,
             reqwest::Method::DELETE,
             &format!("{base}/api/v1/recordings/{id}"),
-            &resident,
+            resident,
             None,
         )
         .await;
@@ -392,11 +448,36 @@ async fn run() {
         let start = Instant::now();
         let id = camera.tus_upload(&clip).await;
         let u = start.elapsed();
-        delete(id).await;
+        delete(&base, &resident, id).await;
+        // The baseline build, when there is one, goes first in every other round, so neither
+        // build always meets the disk just after the other.
+        let upload_to_baseline = async || {
+            let b = baseline.as_ref()?;
+            let start = Instant::now();
+            let id = b.camera(&client, started).sendfile_upload(&clip).await;
+            let took = start.elapsed();
+            delete(&b.server.base, &b.resident, id).await;
+            Some(took)
+        };
+        let mut before = None;
+        if round % 2 == 0 {
+            before = upload_to_baseline().await;
+        }
         let start = Instant::now();
         let id = camera.sendfile_upload(&clip).await;
         let lean = start.elapsed();
-        delete(id).await;
+        delete(&base, &resident, id).await;
+        if round % 2 == 1 {
+            before = upload_to_baseline().await;
+        }
+        if let Some(before) = before {
+            let ratio = before.as_secs_f64() / lean.as_secs_f64();
+            println!(
+                "  round {round}: the baseline build with sendfile {:.0} MB/s; this build : baseline = {ratio:.2}",
+                mbps(clip_len, before)
+            );
+            against_baseline.push(ratio);
+        }
         let (um, dm, lm) = (mbps(clip_len, u), mbps(clip_len, d), mbps(clip_len, lean));
         let pm = mbps(clip_len, per_chunk);
         println!(
@@ -424,6 +505,12 @@ async fn run() {
         if lean_ratio >= 0.7 { "met" } else { "MISSED" },
         median(uploads),
     );
+    if !against_baseline.is_empty() {
+        println!(
+            "  median: this build's upload with sendfile : the baseline build's = {:.2}",
+            median(against_baseline)
+        );
+    }
 
     println!(
         "SHA-256 of the same {upload_mib} MiB file (page cache), {ROUNDS} alternating rounds:"

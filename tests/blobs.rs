@@ -124,6 +124,73 @@ async fn local_disk_store_streams_ranges_segments_and_deletes() {
 }
 
 #[tokio::test]
+async fn a_local_write_dropped_unfinished_leaves_nothing() {
+    let dir = tempdir();
+    let blobs = Blobs::open(&format!("file://{}", dir.display())).unwrap();
+    let mut w = blobs.writer("t/dropped").await.unwrap();
+    // More than a part, so a part is on the disk when the writer goes.
+    w.write(Bytes::from(pattern(3 << 20, 4))).await.unwrap();
+    drop(w);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !walk(&dir).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left: {:?}",
+            walk(&dir)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_local_key_that_is_not_plain_goes_through_object_store() {
+    let dir = tempdir();
+    let blobs = Blobs::open(&format!("file://{}", dir.display())).unwrap();
+    let data = pattern(2 << 20, 5);
+    let mut w = blobs.writer("t/not plain+key").await.unwrap();
+    w.write(Bytes::copy_from_slice(&data)).await.unwrap();
+    w.finish().await.unwrap();
+    let back = collect(blobs.read("t/not plain+key").await.unwrap()).await;
+    assert!(back == data, "read back differs");
+}
+
+#[tokio::test]
+async fn staging_files_a_crash_left_are_swept_and_live_writes_are_not() {
+    let dir = tempdir();
+    let blobs = Blobs::open(&format!("file://{}", dir.display())).unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    let two_hours_ago = std::time::SystemTime::now() - 2 * hour;
+    let age = |path: &std::path::Path| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    };
+    // An old finished blob, an old staging file (a crash's), and a write in progress.
+    let mut old = blobs.writer("t/old").await.unwrap();
+    old.write(Bytes::from_static(b"kept")).await.unwrap();
+    old.finish().await.unwrap();
+    age(&dir.join("t/old"));
+    std::fs::create_dir_all(dir.join("u/1")).unwrap();
+    std::fs::write(dir.join("u/1/seg#0123abcd"), b"cut off").unwrap();
+    age(&dir.join("u/1/seg#0123abcd"));
+    let mut live = blobs.writer("t/live").await.unwrap();
+    live.write(Bytes::from_static(b"in progress"))
+        .await
+        .unwrap();
+
+    assert_eq!(blobs.remove_stale_staging(hour).await.unwrap(), 1);
+    assert!(!dir.join("u/1/seg#0123abcd").exists());
+    assert!(dir.join("t/old").exists(), "a finished blob is never swept");
+    live.finish().await.unwrap();
+    let back = collect(blobs.read("t/live").await.unwrap()).await;
+    assert_eq!(back, b"in progress");
+    assert_eq!(blobs.remove_stale_staging(hour).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn s3_store_streams_ranges_segments_and_deletes() {
     let Some(s3) = S3Server::start("s3_store_streams_ranges_segments_and_deletes").await else {
         return;

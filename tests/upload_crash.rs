@@ -186,8 +186,28 @@ async fn a_kill_9_mid_patch_then_a_restart_resumes_and_finishes_one_recording() 
         "the interrupted PATCH cannot have succeeded"
     );
 
+    // The kill left the cut-off piece's staging file behind. Aged past the sweep's threshold
+    // (as if the restart came hours later), the restart removes it.
+    let leftovers = staging_files(&dir.join("blobs"));
+    assert_eq!(leftovers.len(), 1, "one cut-off piece: {leftovers:?}");
+    let aged = std::time::SystemTime::now() - canvass::app::uploads::STAGING_AGE * 2;
+    std::fs::File::options()
+        .write(true)
+        .open(&leftovers[0])
+        .unwrap()
+        .set_modified(aged)
+        .unwrap();
+
     // After a restart, HEAD reports the last committed offset.
     let server = Server::start(&dir, &database_url).await;
+    let deadline = Instant::now() + StdDuration::from_secs(20);
+    while !staging_files(&dir.join("blobs")).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the restart did not remove the crash's staging file"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
     let head = client
         .head(format!("{}{location}", server.base))
         .bearer_auth(&token)
@@ -278,6 +298,23 @@ async fn a_kill_9_mid_patch_then_a_restart_resumes_and_finishes_one_recording() 
     drop(server);
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The staging files (`name#nonce`) anywhere under `dir`.
+fn staging_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.to_string_lossy().contains('#') {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// A stream over a channel's items.

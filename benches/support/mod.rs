@@ -84,9 +84,22 @@ pub async fn start_server_with(
     limit: Duration,
     configure: impl FnOnce(&mut Command),
 ) -> Server {
+    let program = Path::new(env!("CARGO_BIN_EXE_canvass"));
+    start_program(client, program, data_dir, limit, configure).await
+}
+
+/// Starts `program serve` (this build's `canvass`, or another build to compare with) on
+/// `data_dir` on a free port, as [`start_server_with`] does.
+pub async fn start_program(
+    client: &reqwest::Client,
+    program: &Path,
+    data_dir: &Path,
+    limit: Duration,
+    configure: impl FnOnce(&mut Command),
+) -> Server {
     let port = free_port();
     let log = data_dir.join("server.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canvass"));
+    let mut cmd = Command::new(program);
     cmd.args([
         "serve",
         "--listen",

@@ -624,6 +624,22 @@ impl App {
     }
 }
 
+impl App {
+    /// Removes the blob store's staging files left by a process that stopped mid-write (a
+    /// crash or a kill during an upload, a share or a copy). Only files untouched for
+    /// [`STAGING_AGE`] go, so writes in progress, here or in another instance, are safe.
+    pub async fn remove_blob_leftovers(&self) -> Result<usize> {
+        self.blobs
+            .remove_stale_staging(STAGING_AGE)
+            .await
+            .map_err(blob_error)
+    }
+}
+
+/// How long a staging file must have been untouched before it counts as left behind: far
+/// longer than any write pauses between two frames of a request.
+pub const STAGING_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Frames waiting for the hashing thread: enough to keep it busy, few enough that memory
 /// stays flat when it falls behind (the receiving side then waits).
 const HASH_QUEUE_FRAMES: usize = 8;
