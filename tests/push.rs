@@ -150,6 +150,54 @@ async fn an_unreachable_service_is_transient() {
 }
 
 #[tokio::test]
+async fn a_host_name_that_resolves_into_the_servers_network_gets_no_connection() {
+    // This machine's own host name, which its resolver maps to one of its own addresses: a
+    // name that passes the subscription check but points into the server's network.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim().to_owned();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    let own = |a: &std::net::SocketAddr| match a.ip() {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback(),
+    };
+    if host.is_empty() || resolved.is_empty() || !resolved.iter().all(own) {
+        eprintln!(
+            "SKIPPED a_host_name_that_resolves_into_the_servers_network_gets_no_connection: \
+             the host name {host:?} does not resolve to this machine ({resolved:?})"
+        );
+        return;
+    }
+    let service = PushService::start().await;
+    let mut browser = service.subscribe(None);
+    browser.endpoint = format!("https://{host}:{port}/push/someone");
+    let sub = parse_subscription(&browser.to_json(), false)
+        .expect("a plain host name passes the subscription check");
+
+    let err = sender().send(&sub, b"{}", 60).await.unwrap_err();
+    let mut reasons = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(&err);
+    while let Some(e) = cause {
+        reasons.push(e.to_string());
+        cause = e.source();
+    }
+    assert!(
+        reasons.iter().any(|r| r.contains("no public address")),
+        "{reasons:?}"
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept())
+            .await
+            .is_err(),
+        "the sender connected to {host}:{port}"
+    );
+}
+
+#[tokio::test]
 async fn two_hundred_pushes_in_a_row_all_arrive() {
     let (service, sender, sub) = setup().await;
     let n = 200;

@@ -6,7 +6,7 @@
 //! with both keys in unpadded base64url. Padded base64url is accepted too, because some client
 //! libraries add the padding back.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -88,7 +88,8 @@ impl PushSubscription {
 /// Endpoints that name a loopback, private or link-local IP address are refused as well (unless
 /// `allow_loopback_http`, and then only loopback ones): the server POSTs to whatever URL a
 /// resident registers, and must not be made to reach its own network that way. Host names are
-/// not resolved here; this is a pure check.
+/// not resolved here; this is a pure check. A name that resolves to such an address is caught
+/// when a push is sent, by [`public_push_addresses`].
 pub fn parse_subscription(
     json: &Value,
     allow_loopback_http: bool,
@@ -294,6 +295,32 @@ fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// Of the addresses `host` resolved to, those a push may be sent to: the public ones. A name
+/// that passes [`parse_subscription`] can still resolve to this machine or its network (a
+/// hosts-file entry, or a name the subscriber controls), so this runs on every look-up, at
+/// connection time, where a check at subscription time could be undone by the next answer.
+/// `localhost` names are left alone: [`parse_subscription`] admits them only when loopback
+/// pushes are allowed (tests and the demo).
+pub fn public_push_addresses(
+    host: &str,
+    resolved: Vec<SocketAddr>,
+) -> Result<Vec<SocketAddr>, String> {
+    if is_localhost_name(host) {
+        return Ok(resolved);
+    }
+    let public: Vec<SocketAddr> = resolved
+        .into_iter()
+        .filter(|a| !is_internal(a.ip()))
+        .collect();
+    if public.is_empty() {
+        return Err(format!(
+            "{host} resolves to no public address (only loopback, private or link-local ones, \
+             or none): pushes are not sent into the server's own network"
+        ));
+    }
+    Ok(public)
+}
+
 fn is_internal_v4(ip: Ipv4Addr) -> bool {
     let [a, b, ..] = ip.octets();
     ip.is_loopback()
@@ -310,6 +337,38 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn names_resolving_into_the_servers_network_get_no_push() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        for internal in [
+            "127.0.0.1:443",
+            "10.1.2.3:443",
+            "192.168.0.10:443",
+            "169.254.169.254:80",
+            "100.64.0.1:443",
+            "[::1]:443",
+            "[fd00::1]:443",
+            "[::ffff:10.0.0.1]:443",
+        ] {
+            let e =
+                public_push_addresses("push.attacker.example", vec![addr(internal)]).unwrap_err();
+            assert!(e.contains("push.attacker.example"), "{internal}: {e}");
+        }
+        assert!(public_push_addresses("nothing.example", vec![]).is_err());
+        // A mixed answer keeps only the public addresses.
+        let mixed = vec![addr("10.0.0.1:443"), addr("142.250.74.10:443")];
+        assert_eq!(
+            public_push_addresses("fcm.googleapis.com", mixed).unwrap(),
+            vec![addr("142.250.74.10:443")]
+        );
+        // localhost names pass: parse_subscription admits them only when loopback is allowed.
+        let local = vec![addr("127.0.0.1:8080")];
+        assert_eq!(
+            public_push_addresses("localhost", local.clone()).unwrap(),
+            local
+        );
+    }
 
     /// A real uncompressed P-256 public key (the generator point G), base64url.
     fn good_p256dh() -> String {

@@ -18,7 +18,7 @@ use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use sha2::Digest;
 
-use crate::domain::push::{AUTH_LEN, PushSubscription};
+use crate::domain::push::{AUTH_LEN, PushSubscription, public_push_addresses};
 
 /// Where the VAPID private key lives, under the data directory.
 pub const VAPID_KEY_FILE: &str = "keys/vapid-p256.key";
@@ -105,6 +105,24 @@ impl PushError {
     }
 }
 
+/// The push client's resolver: the system's look-up, keeping only the addresses
+/// [`public_push_addresses`] allows, so a subscription whose host name points into the
+/// server's own network (a hosts-file name, or a DNS answer the subscriber controls) gets no
+/// connection at all.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public = public_push_addresses(&host, resolved)?;
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 /// What became of a push the service answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -162,6 +180,9 @@ impl PushSender {
             // A push service answers; it does not send us elsewhere. Following a redirect would
             // also carry the VAPID token to a host it was not made for.
             .redirect(reqwest::redirect::Policy::none())
+            // Names are resolved here and only public addresses are connected to (a URL that
+            // names an address, not a host, was checked when the subscription was stored).
+            .dns_resolver(Arc::new(PublicAddressesOnly))
             .build()
             .map_err(PushError::Client)?;
         Ok(Self {
