@@ -16,6 +16,7 @@
 //! `CANVASS_BENCH_BASELINE_BIN=/path/to/canvass` (another build, such as the previous commit's)
 //! also runs that build as a second server, and each round uploads to it too, so that a change
 //! to the upload path is measured against the code before it in the same run.
+//! `CANVASS_BENCH_KEEP=1` keeps the scratch folder (data folders, server logs) for inspection.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -618,7 +619,15 @@ async fn run() {
         String::from_utf8_lossy(&verify.stdout)
     );
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(baseline);
+    if std::env::var_os("CANVASS_BENCH_KEEP").is_some() {
+        println!(
+            "kept for inspection (CANVASS_BENCH_KEEP): {} (each server's log is its data folder's server.log)",
+            dir.display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 fn main() {

@@ -23,7 +23,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use browser::{Browser, browser, server};
 use common::{HOME, TestApp};
-use fantoccini::Locator;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde_json::{Value, json};
 
@@ -564,13 +563,7 @@ async fn a_camera_is_renamed_its_token_revoked_and_replaced_and_it_is_removed_af
     b.wait_for_path(&format!("/cameras/{id}/remove")).await;
     assert!(b.text("h1").await.contains("Side gate"));
     b.assert_clean("remove confirmation", &[]).await;
-    b.driver
-        .find(Locator::LinkText("Keep it"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click_link("Keep it").await;
     b.wait_for_path("/cameras").await;
     assert!(b.has(&format!("#camera-{id}")).await);
     b.open(&format!("/cameras/{id}/remove")).await;
@@ -593,6 +586,76 @@ async fn a_camera_is_renamed_its_token_revoked_and_replaced_and_it_is_removed_af
     let their_id = theirs.body["id"].as_str().unwrap();
     b.open(&format!("/cameras/{their_id}/remove")).await;
     assert!(b.text("main").await.contains("There is nothing here"));
+
+    b.finish().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_recording_is_deleted_after_confirming_and_another_residents_is_not_found() {
+    let t = server().await;
+    let Some(b) = browser(
+        "a_recording_is_deleted_after_confirming_and_another_residents_is_not_found",
+        &t,
+    )
+    .await
+    else {
+        return t.stop().await;
+    };
+    let r = t.resident_at(HOME.0, HOME.1).await;
+    let (device, _) = common::tus::camera(&t, &r, "Porch", HOME).await;
+    let end = chrono::Utc::now() - chrono::Duration::hours(1);
+    let during = (end - chrono::Duration::minutes(5), end);
+    let kept = common::tus::upload_fixture(&t, &r, &device, "porch-cam.mp4", during).await;
+    let doomed = common::tus::upload_fixture(&t, &r, &device, "porch-cam.mp4", during).await;
+    b.use_session(&r.token).await;
+    b.open("/cameras").await;
+    let listed = async || {
+        b.js(
+            "return document.querySelectorAll(arguments[0]).length;",
+            vec![json!(format!("#camera-{device} tr.recording"))],
+        )
+        .await
+    };
+    assert_eq!(listed().await, json!(2), "both recordings are listed");
+    b.assert_clean("cameras with recordings", &[]).await;
+
+    // A confirmation page first; keeping it changes nothing.
+    b.click(&format!("a[href='/recordings/{doomed}/delete']"))
+        .await;
+    b.wait_for_path(&format!("/recordings/{doomed}/delete"))
+        .await;
+    assert!(b.text("h1").await.contains("porch-cam.mp4"));
+    assert!(b.text("main").await.contains("keeps its own copy"));
+    b.assert_clean("delete confirmation", &[]).await;
+    b.click_link("Keep it").await;
+    b.wait_for_path("/cameras").await;
+    assert_eq!(listed().await, json!(2));
+
+    // Confirmed: gone from the page and from the API; the other one stays.
+    b.open(&format!("/recordings/{doomed}/delete")).await;
+    b.click("#confirm-delete").await;
+    b.wait_for_path("/cameras").await;
+    assert!(b.text("#cameras-notice").await.contains("deleted"));
+    assert!(!b.has(&format!("tr[data-recording-id='{doomed}']")).await);
+    assert!(b.has(&format!("tr[data-recording-id='{kept}']")).await);
+    t.get(&format!("/api/v1/recordings/{doomed}"), Some(&r.token))
+        .await
+        .expect(404, Some("not_found"));
+    t.get(&format!("/api/v1/recordings/{kept}"), Some(&r.token))
+        .await
+        .expect(200, None);
+
+    // Another resident's recording is not found, and not deleted.
+    let other = t.resident_at(HOME.0, HOME.1).await;
+    let (their_device, _) = common::tus::camera(&t, &other, "Theirs", HOME).await;
+    let theirs =
+        common::tus::upload_fixture(&t, &other, &their_device, "porch-cam.mp4", during).await;
+    b.open(&format!("/recordings/{theirs}/delete")).await;
+    assert!(b.text("main").await.contains("There is nothing here"));
+    t.get(&format!("/api/v1/recordings/{theirs}"), Some(&other.token))
+        .await
+        .expect(200, None);
 
     b.finish().await;
     t.stop().await;

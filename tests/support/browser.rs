@@ -415,6 +415,17 @@ impl Browser {
         self.find(css).await.click().await.unwrap();
     }
 
+    /// Clicks the link whose text is `text`.
+    pub async fn click_link(&self, text: &str) {
+        self.driver
+            .find(fantoccini::Locator::LinkText(text))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// Waits until the page's path is `path` (after a form post and its redirect).
     pub async fn wait_for_path(&self, path: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -31,12 +31,16 @@ pub fn router() -> Router<AppState> {
         .route("/cameras/{id}/token", get(token_once).post(new_token))
         .route("/cameras/{id}/token/revoke", post(revoke_token))
         .route("/cameras/{id}/remove", get(remove_page).post(remove_camera))
+        .route(
+            "/recordings/{id}/delete",
+            get(delete_recording_page).post(delete_recording),
+        )
 }
 
 /// What `/cameras` may be opened with: what was just done, to confirm it.
 #[derive(Debug, Default, Deserialize)]
 pub struct CamerasQuery {
-    /// `added`, `replaced`, `renamed`, `revoked`, `removed` or `uploaded`. (The token page
+    /// `added`, `replaced`, `renamed`, `revoked`, `removed`, `uploaded` or `deleted`. (The token page
     /// links back with one: it answers `POST /cameras`, so a link to `/cameras#…` alone would
     /// only scroll.)
     #[serde(default)]
@@ -262,6 +266,7 @@ fn notice_for(done: &str) -> Option<&'static str> {
         }
         "removed" => "The camera is removed, with its recordings on this server.",
         "uploaded" => "The recording is uploaded. It is listed under its camera.",
+        "deleted" => "The recording is deleted from this server.",
         _ => return None,
     })
 }
@@ -512,6 +517,62 @@ pub async fn remove_camera(
 ) -> Response {
     match state.app.delete_device(&f.who, &id).await {
         Ok(()) => Redirect::to("/cameras?done=removed").into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct DeleteRecordingView {
+    csrf: String,
+    camera_id: String,
+    camera_name: String,
+    recording: RecordingRow,
+}
+
+/// `GET /recordings/{id}/delete`: the confirmation step before one recording is deleted.
+pub async fn delete_recording_page(
+    State(state): State<AppState>,
+    SignedIn(who): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let page = async {
+        let recording = state
+            .app
+            .recording(&who, &id)
+            .await
+            .map_err(PageError::from)?;
+        let device = state.app.device(&who, &recording.device_id).await?;
+        let layout = Layout::signed_in(&state, &who, "Delete a recording", "/cameras");
+        render(
+            "recording_delete.html",
+            &layout,
+            DeleteRecordingView {
+                csrf: layout.csrf.clone(),
+                camera_id: device.id,
+                camera_name: device.name,
+                recording: recording_row(&recording),
+            },
+        )
+    };
+    page.await.into_response()
+}
+
+/// `POST /recordings/{id}/delete`: deletes one of the resident's recordings
+/// (`App::delete_recording`; clips already shared stay with the agency).
+pub async fn delete_recording(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    f: SessionForm<CsrfForm>,
+) -> Response {
+    let deleted = async {
+        let recording = state.app.recording(&f.who, &id).await?;
+        state.app.delete_recording(&f.who, &recording.id).await?;
+        Ok::<_, AppError>(recording.device_id)
+    };
+    match deleted.await {
+        Ok(camera) => {
+            Redirect::to(&format!("/cameras?done=deleted#camera-{camera}")).into_response()
+        }
         Err(e) => PageError::from(e).into_response(),
     }
 }
