@@ -134,6 +134,8 @@ settings! {
     upload_expiry_hours, "CANVASS_UPLOAD_EXPIRY_HOURS", "HOURS";
     /// Hours between integrity sweeps that re-hash every evidence blob [default: 168 (weekly)]
     integrity_sweep_hours, "CANVASS_INTEGRITY_SWEEP_HOURS", "HOURS";
+    /// Evidence exports one instance streams at once; more wait with 429 [default: 4]
+    max_concurrent_exports, "CANVASS_MAX_CONCURRENT_EXPORTS", "N";
 }
 
 /// The settings the service runs with, all checked.
@@ -183,6 +185,8 @@ pub struct Settings {
     pub upload_expiry: chrono::Duration,
     /// Time between integrity sweeps of the evidence blobs.
     pub integrity_sweep_every: chrono::Duration,
+    /// Evidence exports streamed at once by one instance.
+    pub max_concurrent_exports: u32,
 }
 
 fn toml_scalar(key: &str, v: &toml::Value) -> Result<String, SettingError> {
@@ -402,6 +406,7 @@ impl Settings {
                 .map_or(Ok(4 << 30), |v| parse_num("max_upload_bytes", v, 1))?,
             upload_expiry: chrono::Duration::hours(num_i64("upload_expiry_hours", 24)?),
             integrity_sweep_every: chrono::Duration::hours(num_i64("integrity_sweep_hours", 168)?),
+            max_concurrent_exports: num_u32("max_concurrent_exports", 4)?,
             requests,
             listen,
             data_dir,

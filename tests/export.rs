@@ -181,6 +181,45 @@ impl World {
         (bytes, path)
     }
 
+    /// Shares, as the resident, the porch clip with a 24 MiB `free` box after it: still a
+    /// valid MP4, and about a hundred of the export's 256 KiB chunks. Answers the evidence id
+    /// and the clip's bytes.
+    async fn share_big_clip(&self) -> (String, Vec<u8>) {
+        let mut big = fixture("porch-cam.mp4");
+        let pad = 24 * 1024 * 1024_u32;
+        big.extend_from_slice(&pad.to_be_bytes());
+        big.extend_from_slice(b"free");
+        big.resize(big.len() + pad as usize - 8, 0x5a);
+        let (cam, _) = camera(&self.t, &self.resident, "Garage", PORCH).await;
+        let during = (
+            self.start + Duration::minutes(40),
+            self.start + Duration::minutes(45),
+        );
+        let rec = upload_recording(
+            &self.t,
+            &self.resident,
+            &cam,
+            "garage.mp4",
+            big.clone(),
+            during,
+        )
+        .await;
+        let r = self
+            .t
+            .post(
+                &format!("/api/v1/requests/{}/submissions", self.request_id),
+                Some(&self.resident.token),
+                json!({"recording_ids": [rec], "consent": true}),
+            )
+            .await;
+        r.expect(201, None);
+        let evidence_id = r.body["items"][0]["evidence_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (evidence_id, big)
+    }
+
     async fn log_key(&self) -> String {
         let r = self.t.get("/api/v1/transparency/key", None).await;
         r.expect(200, None);
@@ -810,31 +849,7 @@ async fn the_sweep_runs_when_due_and_a_restart_does_not_run_it_again() {
 async fn a_clip_of_many_chunks_streams_through_whole_and_verifies() {
     common::announce("a_clip_of_many_chunks_streams_through_whole_and_verifies");
     let w = World::new().await;
-    // The porch clip with a 24 MiB `free` box after it: still a valid MP4, and about a
-    // hundred of the export's 256 KiB chunks.
-    let mut big = fixture("porch-cam.mp4");
-    let pad = 24 * 1024 * 1024_u32;
-    big.extend_from_slice(&pad.to_be_bytes());
-    big.extend_from_slice(b"free");
-    big.resize(big.len() + pad as usize - 8, 0x5a);
-    let (cam, _) = camera(&w.t, &w.resident, "Garage", PORCH).await;
-    let during = (
-        w.start + Duration::minutes(40),
-        w.start + Duration::minutes(45),
-    );
-    let rec = upload_recording(&w.t, &w.resident, &cam, "garage.mp4", big.clone(), during).await;
-    let r =
-        w.t.post(
-            &format!("/api/v1/requests/{}/submissions", w.request_id),
-            Some(&w.resident.token),
-            json!({"recording_ids": [rec], "consent": true}),
-        )
-        .await;
-    r.expect(201, None);
-    let evidence_id = r.body["items"][0]["evidence_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (evidence_id, big) = w.share_big_clip().await;
     let (bytes, path) = w.export_ok(&w.investigator, "").await;
     let zip = entries(&bytes);
     assert_eq!(zip.len(), 4);
@@ -846,5 +861,58 @@ async fn a_clip_of_many_chunks_streams_through_whole_and_verifies() {
     assert!(clip == &big, "the large clip differs");
     let o = verify(&path, Some(&w.log_key().await));
     assert!(o.status.success(), "{}", stdout(&o));
+    w.t.stop().await;
+}
+
+#[tokio::test]
+async fn exports_past_the_limit_wait_with_429_and_a_slot_frees_when_a_client_leaves() {
+    common::announce("exports_past_the_limit_wait_with_429_and_a_slot_frees_when_a_client_leaves");
+    let w = World::new().await;
+    w.share_big_clip().await;
+    let limit = w.t.app().settings.max_concurrent_exports as usize;
+    assert_eq!(limit, 4, "the default");
+    let url = format!("{}{}", w.t.base, w.export_path(&w.request_id, ""));
+    let open = || {
+        w.t.client
+            .get(&url)
+            .bearer_auth(&w.investigator.token)
+            .send()
+    };
+    // `limit` exports under way: their heads are read, their 24 MiB bodies are not, so each
+    // writer waits on its client and keeps its slot.
+    let mut held = Vec::new();
+    for _ in 0..limit {
+        let r = open().await.unwrap();
+        assert_eq!(r.status(), 200);
+        held.push(r);
+    }
+    let refused = open().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(retry_after.parse::<u64>().unwrap() > 0, "{retry_after}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_exports", "{body}");
+
+    // One client goes away: its export stops and its slot is given back.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = open().await.unwrap();
+        if r.status() == 200 {
+            let bytes = r.bytes().await.unwrap();
+            assert!(entries(&bytes).len() >= 4, "a whole export");
+            break;
+        }
+        assert_eq!(r.status(), 429);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no slot came free after a client left"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(held);
     w.t.stop().await;
 }

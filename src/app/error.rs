@@ -82,6 +82,16 @@ pub enum AppError {
         /// What closed, and when.
         message: String,
     },
+    /// Too much of one kind of work is under way; try again after `retry_after` seconds (429).
+    #[error("{message}")]
+    Busy {
+        /// Stable code.
+        code: &'static str,
+        /// What is busy, and when to try again.
+        message: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// A byte range that starts past the end of the content (416).
     #[error("the range asked for starts past the end of the content, which is {size} bytes long")]
     RangeNotSatisfiable {
@@ -113,7 +123,7 @@ impl AppError {
             AppError::TooLarge { code, .. } => code,
             AppError::UnsupportedMedia(_) => "unsupported_media_type",
             AppError::ChecksumMismatch(_) => "checksum_mismatch",
-            AppError::Gone { code, .. } => code,
+            AppError::Gone { code, .. } | AppError::Busy { code, .. } => code,
             AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::Store(_) | AppError::Internal(_) => "internal",
         }

@@ -54,6 +54,8 @@ const CHUNK: usize = 256 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
 /// Evidence items read per page by the sweep.
 const SWEEP_PAGE: u32 = 500;
+/// The wait suggested (`Retry-After`) when every export slot is taken.
+const EXPORT_RETRY_SECS: u64 = 60;
 
 /// An export ready to stream. Everything that can refuse it (authorization, the reason, an
 /// unpublished request) has been checked; what is left can only fail mid-stream.
@@ -241,6 +243,9 @@ struct Job {
     log: ManifestRequest,
     /// Each clip with its submission, in the order received.
     items: Vec<(EvidenceRecord, SubmissionRecord)>,
+    /// This export's place among those streamed at once, given back when the job ends
+    /// (finished, failed, or the client gone).
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Why the writing thread stopped early.
@@ -289,6 +294,17 @@ impl App {
                 ),
             });
         };
+        let slot = Arc::clone(&self.export_slots)
+            .try_acquire_owned()
+            .map_err(|_| AppError::Busy {
+                code: "too_many_exports",
+                message: format!(
+                    "this server is already streaming {} evidence exports, its most at once; \
+                     try again in a minute",
+                    self.settings.max_concurrent_exports
+                ),
+                retry_after: EXPORT_RETRY_SECS,
+            })?;
         let log = self.log_proof(&request, log_index, public_id).await?;
         let submissions: HashMap<String, SubmissionRecord> = self
             .db
@@ -319,6 +335,7 @@ impl App {
             log,
             items,
             request,
+            _slot: slot,
         };
         let export_id = job.export_id.clone();
         let file_name = export_file_name(&job.request);

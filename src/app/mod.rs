@@ -49,6 +49,9 @@ pub struct App {
     pub published: Arc<residents::PublishedCache>,
     /// Which published requests lie over which homes, in memory.
     pub feed_index: Arc<feed_index::FeedIndex>,
+    /// One permit per evidence export being streamed (`max_concurrent_exports`), so a burst
+    /// of exports cannot take all of the disk and the cores.
+    pub export_slots: Arc<tokio::sync::Semaphore>,
     /// Seconds added to the wall clock: lets tests and demos see a request's response window
     /// close without waiting 60 days. Zero in normal service.
     clock_offset: Arc<AtomicI64>,
@@ -157,6 +160,9 @@ impl App {
             })?;
         Ok(App {
             clock_offset: Arc::new(AtomicI64::new(0)),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_exports as usize,
+            )),
             blobs,
             feed_index: Arc::default(),
             published: Arc::new(residents::PublishedCache::new(

@@ -126,6 +126,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Locked { .. } => StatusCode::LOCKED,
             AppError::Gone { .. } => StatusCode::GONE,
+            AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -159,6 +160,14 @@ impl From<AppError> for ApiError {
                 ..
             } => Self {
                 details: json!({"limit": limit, "given": given}),
+                ..Self::new(status, code, message)
+            },
+            AppError::Busy {
+                message,
+                retry_after,
+                ..
+            } => Self {
+                retry_after: Some(retry_after),
                 ..Self::new(status, code, message)
             },
             AppError::RangeNotSatisfiable { size } => Self {

@@ -32,7 +32,8 @@ pub struct ExportQuery {
 /// of custody records an `integrity_checked` event with outcome `mismatch`. When every clip
 /// matches, each gets an `exported` custody event (who, from where, why), which the manifest
 /// includes. A request that was never published has no log entry to prove it by: 409
-/// `request_not_published`.
+/// `request_not_published`. One instance streams at most `max_concurrent_exports` exports at
+/// once (4 by default); past that, 429 `too_many_exports` with `Retry-After`.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/export", tag = "evidence",
     params(("id" = String, Path), ExportQuery),
     responses(
@@ -41,7 +42,8 @@ pub struct ExportQuery {
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "No such request, or not your agency's"),
         (status = 409, body = ErrorBody, description = "request_not_published"),
-        (status = 422, body = ErrorBody, description = "invalid_input (the reason)")))]
+        (status = 422, body = ErrorBody, description = "invalid_input (the reason)"),
+        (status = 429, body = ErrorBody, description = "too_many_exports (Retry-After says when to try again)")))]
 pub async fn export(
     State(state): State<AppState>,
     Auth(who): Auth,
