@@ -76,7 +76,15 @@ fn main() {
 fn run() -> Result<(), BoxError> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    for watched in ["package.json", "package-lock.json", "assets", "templates"] {
+    // `migrations` too: `sqlx::migrate!` embeds them, and on stable Rust cannot ask cargo to
+    // rebuild when one is added.
+    for watched in [
+        "package.json",
+        "package-lock.json",
+        "assets",
+        "templates",
+        "migrations",
+    ] {
         println!("cargo:rerun-if-changed={watched}");
     }
 

@@ -793,6 +793,36 @@ async fn corrupted_evidence_fails_the_sweep_shows_in_metrics_and_stops_the_expor
         Some(1.0),
         "{m}"
     );
+
+    // The figure's table holds each item's latest check, exactly what the migration that
+    // made it derives from the custody chains (its rebuild query, run here as it stands).
+    let db = &w.t.app().db;
+    let dir = match db.backend() {
+        canvass::store::Backend::Sqlite => "sqlite",
+        canvass::store::Backend::Postgres => "postgres",
+    };
+    let migration = std::fs::read_to_string(format!(
+        "{}/migrations/{dir}/20261126000007_evidence_integrity.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let rebuild = &migration[migration.find("SELECT c.evidence_id").unwrap()..];
+    let query = format!(
+        "SELECT evidence_id, seq, outcome FROM ({}) AS latest ORDER BY evidence_id",
+        rebuild.trim().trim_end_matches(';')
+    );
+    let kept: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT evidence_id, seq, outcome FROM evidence_integrity ORDER BY evidence_id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let derived: Vec<(String, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(query))
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, derived);
+    assert_eq!(kept.len(), 2, "{kept:?}");
     w.t.stop().await;
 }
 

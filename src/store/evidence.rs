@@ -482,6 +482,22 @@ impl Tx {
         .bind(&e.hash)
         .execute(&mut *self.0)
         .await?;
+        if e.kind == CustodyKind::IntegrityChecked {
+            // The item's latest check, for /metrics (see the evidence_integrity migration).
+            let outcome = e.detail["outcome"].as_str().unwrap_or_default();
+            sqlx::query(
+                "INSERT INTO evidence_integrity (evidence_id, seq, outcome, checked_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (evidence_id) DO UPDATE \
+                 SET seq = excluded.seq, outcome = excluded.outcome, checked_at = excluded.checked_at \
+                 WHERE excluded.seq > evidence_integrity.seq",
+            )
+            .bind(&e.evidence_id)
+            .bind(i64_of(e.seq, "custody seq")?)
+            .bind(outcome)
+            .bind(&e.at)
+            .execute(&mut *self.0)
+            .await?;
+        }
         Ok(())
     }
 }

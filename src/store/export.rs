@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Backend, Db, Result, parse_ts, ts};
+use super::{Db, Result, parse_ts, ts};
 
 impl Db {
     /// Up to `limit` evidence ids after `after` (all from the start when `None`), in id order:
@@ -82,26 +82,15 @@ impl Db {
     }
 
     /// How many evidence items failed their latest integrity check (outcome `mismatch` or
-    /// `missing`), whether by the sweep or by an export. Read from the custody events, so the
-    /// figure survives restarts and is the same on every instance; an item whose bytes are
-    /// restored counts again as good once a later check matches.
+    /// `missing`), whether by the sweep or by an export. Read from `evidence_integrity`, kept
+    /// with each item's custody chain, so the figure survives restarts, is the same on every
+    /// instance, and costs a look at the failing items only; an item whose bytes are restored
+    /// counts again as good once a later check matches.
     pub async fn integrity_failures(&self) -> Result<i64> {
-        // `detail` is canonical JSON text on both databases; only reading a field differs.
-        let outcome = match self.backend {
-            Backend::Sqlite => "json_extract(c.detail, '$.outcome')",
-            Backend::Postgres => "(c.detail::jsonb ->> 'outcome')",
-        };
-        let sql = format!(
-            "SELECT COUNT(*) FROM custody_events c \
-             WHERE c.kind = 'integrity_checked' \
-             AND c.seq = (SELECT MAX(l.seq) FROM custody_events l \
-                          WHERE l.evidence_id = c.evidence_id AND l.kind = 'integrity_checked') \
-             AND COALESCE({outcome}, '') <> 'match'"
-        );
-        // Only the fixed expression above is formatted into the statement.
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM evidence_integrity WHERE outcome <> 'match'")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(n)
     }
 }
