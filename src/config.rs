@@ -136,6 +136,8 @@ settings! {
     integrity_sweep_hours, "CANVASS_INTEGRITY_SWEEP_HOURS", "HOURS";
     /// Evidence exports one instance streams at once; more wait with 429 [default: 4]
     max_concurrent_exports, "CANVASS_MAX_CONCURRENT_EXPORTS", "N";
+    /// Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated [default: none]
+    trusted_proxies, "CANVASS_TRUSTED_PROXIES", "LIST";
 }
 
 /// The settings the service runs with, all checked.
@@ -187,6 +189,8 @@ pub struct Settings {
     pub integrity_sweep_every: chrono::Duration,
     /// Evidence exports streamed at once by one instance.
     pub max_concurrent_exports: u32,
+    /// Reverse proxies and load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 fn toml_scalar(key: &str, v: &toml::Value) -> Result<String, SettingError> {
@@ -407,6 +411,10 @@ impl Settings {
             upload_expiry: chrono::Duration::hours(num_i64("upload_expiry_hours", 24)?),
             integrity_sweep_every: chrono::Duration::hours(num_i64("integrity_sweep_hours", 168)?),
             max_concurrent_exports: num_u32("max_concurrent_exports", 4)?,
+            trusted_proxies: crate::domain::client_address::parse_trusted_proxies(
+                get("trusted_proxies").unwrap_or_default(),
+            )
+            .map_err(|problem| bad("trusted_proxies", problem))?,
             requests,
             listen,
             data_dir,

@@ -824,6 +824,79 @@ async fn fourth_login_in_a_minute_is_rate_limited() {
     t.stop().await;
 }
 
+/// Logs in as `email` through a proxy that says the client is `forwarded_for`; the status.
+async fn login_forwarded(t: &TestApp, email: &str, forwarded_for: &str) -> u16 {
+    t.client
+        .post(format!("{}/api/v1/auth/login", t.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_and_logged_as_itself() {
+    common::announce(
+        "behind_a_trusted_proxy_each_forwarded_client_is_limited_and_logged_as_itself",
+    );
+    // The tests' client is the proxy, at 127.0.0.1.
+    let t = TestApp::start_with(|a| {
+        a.login_rate_per_minute = Some("2".into());
+        a.trusted_proxies = Some("127.0.0.1, 10.0.0.0/8".into());
+    })
+    .await;
+    let email = t.email("resident");
+    t.post("/api/v1/residents", None, sign_up_body(&email))
+        .await
+        .expect(201, None);
+    // Client A, through a second proxy (10.1.2.3), with a made-up address on the left.
+    let a = "6.6.6.6, 198.51.100.1, 10.1.2.3";
+    assert_eq!(login_forwarded(&t, &email, a).await, 200);
+    assert_eq!(login_forwarded(&t, &email, a).await, 200);
+    assert_eq!(login_forwarded(&t, &email, a).await, 429, "A's third login");
+    // Client B has a limit of its own.
+    assert_eq!(login_forwarded(&t, &email, "203.0.113.50").await, 200);
+
+    // The audit log says where each login came from.
+    let admin = t.account(Role::Admin, None).await;
+    let log = t.get("/api/v1/audit?limit=200", Some(&admin.token)).await;
+    log.expect(200, None);
+    let from: Vec<&str> = log
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_email"] == email.as_str())
+        .filter(|e| e["action"].as_str().is_some_and(|a| a.contains("login")))
+        .filter_map(|e| e["source_ip"].as_str())
+        .collect();
+    assert!(from.contains(&"198.51.100.1"), "{from:?}");
+    assert!(from.contains(&"203.0.113.50"), "{from:?}");
+    assert!(
+        !from.iter().any(|ip| *ip == "6.6.6.6" || *ip == "127.0.0.1"),
+        "{from:?}"
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_x_forwarded_for_changes_nothing() {
+    common::announce("without_trusted_proxies_x_forwarded_for_changes_nothing");
+    let t = TestApp::start_with(|a| a.login_rate_per_minute = Some("2".into())).await;
+    let email = t.email("resident");
+    t.post("/api/v1/residents", None, sign_up_body(&email))
+        .await
+        .expect(201, None);
+    // A client cannot escape its limit by naming another address.
+    assert_eq!(login_forwarded(&t, &email, "198.51.100.1").await, 200);
+    assert_eq!(login_forwarded(&t, &email, "198.51.100.2").await, 200);
+    assert_eq!(login_forwarded(&t, &email, "198.51.100.3").await, 429);
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn third_sign_up_in_an_hour_is_rate_limited() {
     common::announce("third_sign_up_in_an_hour_is_rate_limited");

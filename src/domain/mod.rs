@@ -4,6 +4,7 @@ pub mod account;
 pub mod area;
 pub mod audit;
 pub mod checkpoint;
+pub mod client_address;
 pub mod cursor;
 pub mod custody;
 pub mod delivery;

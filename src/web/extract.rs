@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::app::{AppError, Principal};
+use crate::domain::client_address::client_address;
 use crate::domain::validation::Problems;
 
 /// The session cookie's name.
@@ -109,20 +110,35 @@ fn walk_for_nul(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-/// The client's address (the TCP peer).
+/// The client's address: the TCP peer, or, when the peer is one of the `trusted_proxies`,
+/// the address its `X-Forwarded-For` names (`domain::client_address`).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let trusted = &state.app.settings.trusted_proxies;
+        Ok(ClientIp(peer.map(|peer| {
+            if trusted.is_empty() {
+                return peer;
+            }
+            let forwarded: Vec<&str> = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            client_address(peer, &forwarded, trusted)
+        })))
     }
 }
 
