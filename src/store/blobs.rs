@@ -216,24 +216,38 @@ impl Blobs {
         };
         Ok(blocking(move || {
             let cutoff = std::time::SystemTime::now() - age;
+            // Folders and files come and go while this walks (writes publish, deletes remove
+            // emptied folders): whatever is gone by the time it is looked at is skipped.
+            let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
             let mut removed = 0;
             let mut folders = vec![root];
             while let Some(folder) = folders.pop() {
-                for entry in std::fs::read_dir(&folder)? {
+                let entries = match std::fs::read_dir(&folder) {
+                    Ok(entries) => entries,
+                    Err(e) if gone(&e) => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
                     let entry = entry?;
-                    let kind = entry.file_type()?;
-                    if kind.is_dir() {
-                        folders.push(entry.path());
-                    } else if kind.is_file()
-                        && entry.file_name().to_string_lossy().contains('#')
-                        && entry.metadata()?.modified()? < cutoff
-                    {
-                        // Gone already (another instance's sweep) is as good as removed.
-                        match std::fs::remove_file(entry.path()) {
-                            Ok(()) => removed += 1,
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                            Err(e) => return Err(e),
+                    let stale = |entry: &std::fs::DirEntry| -> std::io::Result<bool> {
+                        Ok(entry.file_name().to_string_lossy().contains('#')
+                            && entry.metadata()?.modified()? < cutoff)
+                    };
+                    let outcome = entry.file_type().and_then(|kind| {
+                        if kind.is_dir() {
+                            folders.push(entry.path());
+                            return Ok(false);
                         }
+                        if !(kind.is_file() && stale(&entry)?) {
+                            return Ok(false);
+                        }
+                        std::fs::remove_file(entry.path()).map(|()| true)
+                    });
+                    match outcome {
+                        Ok(true) => removed += 1,
+                        Ok(false) => {}
+                        Err(e) if gone(&e) => {}
+                        Err(e) => return Err(e),
                     }
                 }
             }
