@@ -246,7 +246,7 @@ async fn a_closed_port_is_a_transient_failure() {
     };
     let mailer = Mailer::from_settings(&format!("smtp://127.0.0.1:{port}"), FROM).unwrap();
     let e = mailer.send(&notice("ada@example.net")).await.unwrap_err();
-    assert!(matches!(e, EmailError::Unavailable(_)), "{e:?}");
+    assert!(matches!(e, EmailError::Unreachable(_)), "{e:?}");
     assert!(!e.is_permanent());
     assert_eq!(e.smtp_code(), None);
 }

@@ -23,16 +23,16 @@
 //! with its DKIM signature, as that RFC requires.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use lettre::Address;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::Semaphore;
 
 use crate::config::{SettingError, redact_url};
@@ -54,6 +54,9 @@ pub enum EmailError {
     /// time, a TLS failure, a 4xx reply, or a refused login.
     #[error("the email could not be sent now: {0}")]
     Unavailable(lettre::transport::smtp::Error),
+    /// No TCP connection to the SMTP server could be made.
+    #[error("the SMTP server could not be reached: {0}")]
+    Unreachable(std::io::Error),
     /// The SMTP server took longer than [`MailerOptions::timeout`] to take the message. It may
     /// still have taken it: a retry can then deliver a duplicate, as with any SMTP client.
     #[error("the SMTP server did not finish within {0:?}")]
@@ -69,7 +72,10 @@ impl EmailError {
     pub fn is_permanent(&self) -> bool {
         match self {
             EmailError::Setting(_) | EmailError::Message(_) | EmailError::Rejected(_) => true,
-            EmailError::Unavailable(_) | EmailError::TimedOut(_) | EmailError::ShutDown => false,
+            EmailError::Unavailable(_)
+            | EmailError::Unreachable(_)
+            | EmailError::TimedOut(_)
+            | EmailError::ShutDown => false,
         }
     }
 
@@ -311,37 +317,17 @@ impl SmtpServer {
         format!("{scheme}://{user}{host}:{}{query}", self.port)
     }
 
-    fn transport_builder(
-        &self,
-        options: &MailerOptions,
-    ) -> Result<AsyncSmtpTransportBuilder, SettingError> {
-        let tls = match self.security {
-            Security::Plain => Tls::None,
-            Security::StartTls | Security::Implicit => {
-                let params = TlsParameters::new(self.host.clone()).map_err(|e| SettingError {
-                    key: "smtp_url".to_owned(),
-                    problem: format!("cannot set up TLS for {}: {e}", self.host),
-                })?;
-                if self.security == Security::StartTls {
-                    Tls::Required(params)
-                } else {
-                    Tls::Wrapper(params)
-                }
-            }
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
-            .port(self.port)
-            .tls(tls)
-            .timeout(Some(options.timeout))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(options.max_connections.max(1))
-                    .idle_timeout(options.idle_timeout),
-            );
-        if let Some((user, pass)) = &self.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+    /// The TLS parameters for STARTTLS or implicit TLS; `None` for plain SMTP.
+    fn tls_parameters(&self) -> Result<Option<TlsParameters>, SettingError> {
+        if self.security == Security::Plain {
+            return Ok(None);
         }
-        Ok(builder)
+        TlsParameters::new(self.host.clone())
+            .map(Some)
+            .map_err(|e| SettingError {
+                key: "smtp_url".to_owned(),
+                problem: format!("cannot set up TLS for {}: {e}", self.host),
+            })
     }
 }
 
@@ -384,35 +370,32 @@ impl Default for MailerOptions {
 
 /// Sends notices through one SMTP server over a pool of connections. Share it (in an `Arc`)
 /// between the workers; it is cheap to call concurrently.
+///
+/// The pool is ours rather than lettre's for one reason: lettre's transport opens its sockets
+/// without `TCP_NODELAY` and writes a message's closing `.` on its own, so Nagle's algorithm
+/// held it until the server's delayed ACK: 44 ms a message (BENCHMARKS.md). Connections made
+/// here set `TCP_NODELAY` before lettre speaks SMTP over them (`connect_with_transport`);
+/// implicit TLS (`smtps://`) still connects through lettre, which wraps the socket itself.
+/// A parked connection is checked with NOOP before it is used again, and one parked longer
+/// than `idle_timeout` is closed then; until a send comes, the server may close it first.
 pub struct Mailer {
     from: Mailbox,
     message_id_domain: String,
     server: SmtpServer,
-    builder: AsyncSmtpTransportBuilder,
+    tls: Option<TlsParameters>,
+    hello: ClientId,
     timeout: Duration,
-    // Built at the first send, because building starts the pool's housekeeping task, which
-    // needs the Tokio runtime, and settings are checked before the runtime exists. Replaced
-    // after a timeout (see `send`).
-    transport: Mutex<Option<Arc<Transport>>>,
-    // lettre's pool caps idle connections, not open ones; this caps open ones.
+    idle_timeout: Duration,
+    /// Connections that finished a message cleanly, newest last.
+    idle: Mutex<Vec<IdleConnection>>,
+    /// Caps open connections (relays limit connections per client).
     permits: Semaphore,
 }
 
-type Transport = AsyncSmtpTransport<Tokio1Executor>;
-
-/// Discards `transport` from `mailer` when dropped while armed (see [`Mailer::send`]).
-struct DiscardOnDrop<'a> {
-    mailer: &'a Mailer,
-    transport: Arc<Transport>,
-    armed: bool,
-}
-
-impl Drop for DiscardOnDrop<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.mailer.discard(&self.transport);
-        }
-    }
+/// A pooled connection and when it was parked.
+struct IdleConnection {
+    connection: AsyncSmtpConnection,
+    since: Instant,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -439,7 +422,7 @@ impl Mailer {
     ) -> Result<Mailer, EmailError> {
         let server = parse_smtp_url(smtp_url)?;
         let from = parse_from(smtp_from)?;
-        let builder = server.transport_builder(&options)?;
+        let tls = server.tls_parameters()?;
         let message_id_domain = from.email.domain().to_owned();
         check_domain(&message_id_domain).map_err(|problem| SettingError {
             key: "smtp_from".to_owned(),
@@ -450,9 +433,11 @@ impl Mailer {
             from,
             message_id_domain,
             server,
-            builder,
+            tls,
+            hello: ClientId::default(),
             timeout: options.timeout,
-            transport: Mutex::new(None),
+            idle_timeout: options.idle_timeout,
+            idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(permits),
         })
     }
@@ -472,81 +457,119 @@ impl Mailer {
     /// Cancelling the future is safe: the mailer then starts afresh, as after a timeout.
     pub async fn send(&self, notice: &RequestNotice) -> Result<(), EmailError> {
         let message = build_message(&self.from, notice, &self.message_id_domain)?;
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
         let permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| EmailError::ShutDown)?;
-        // A dialogue cut short (by the timeout below, or by the caller dropping this future)
-        // leaves its connection in an unknown state, and lettre still puts it back in the
-        // pool, where the next message would read stale replies or none. Until the dialogue
-        // ends, this guard stands ready to throw the whole pool away.
-        let mut guard = DiscardOnDrop {
-            mailer: self,
-            transport: self.transport(),
-            armed: true,
-        };
-        // lettre bounds only the TCP connect by its timeout; replies are awaited for ever, so
-        // the whole dialogue is bounded here.
-        let result = tokio::time::timeout(self.timeout, guard.transport.send(message)).await;
-        let result = match result {
-            Ok(sent) => {
-                guard.armed = false;
-                sent.map(|_| ()).map_err(classify)
+        // The whole dialogue, connecting included, is bounded: lettre bounds only the TCP
+        // connect and would await a stalled server's replies for ever. A dialogue cut short
+        // drops its connection (closing it) instead of parking it in an unknown state.
+        let sent = tokio::time::timeout(self.timeout, async {
+            let mut connection = self.connection().await?;
+            let reply = connection.send(&envelope, &bytes).await.map_err(classify)?;
+            if !connection.has_broken() {
+                self.park(connection);
             }
-            Err(_) => Err(EmailError::TimedOut(self.timeout)),
-        };
-        drop(guard);
-        // lettre returns the connection to its pool from a task it spawns; let that task run
-        // before the next waiting send takes the permit, so that one finds the connection
-        // parked instead of opening another.
-        tokio::task::yield_now().await;
+            Ok::<_, EmailError>(reply)
+        })
+        .await;
         drop(permit);
-        result
-    }
-
-    /// The current transport, built on first use.
-    fn transport(&self) -> Arc<Transport> {
-        let mut slot = self
-            .transport
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(slot.get_or_insert_with(|| Arc::new(self.builder.clone().build())))
-    }
-
-    /// Drops `used` as the current transport, if it still is, and closes its connections in
-    /// the background.
-    fn discard(&self, used: &Arc<Transport>) {
-        let mut slot = self
-            .transport
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|t| Arc::ptr_eq(t, used)) {
-            *slot = None;
+        match sent {
+            Ok(result) => result.map(|_| ()),
+            Err(_) => Err(EmailError::TimedOut(self.timeout)),
         }
-        drop(slot);
-        let old = Arc::clone(used);
-        let timeout = self.timeout;
-        // Called from a destructor, possibly as the runtime itself shuts down: then the
-        // connections are simply dropped, which closes them.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            // Closing sends QUIT and waits for the reply, which a stalled server never gives.
-            runtime.spawn(async move {
-                let _ = tokio::time::timeout(timeout, old.shutdown()).await;
+    }
+
+    /// A parked connection that still answers (lettre's pool checks the same way, with
+    /// NOOP), or a new one.
+    async fn connection(&self) -> Result<AsyncSmtpConnection, EmailError> {
+        while let Some(mut idle) = self.unpark() {
+            if idle.since.elapsed() < self.idle_timeout && idle.connection.test_connected().await {
+                return Ok(idle.connection);
+            }
+            // Stale: dropping it closes the socket.
+        }
+        self.connect().await
+    }
+
+    fn unpark(&self) -> Option<IdleConnection> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    fn park(&self, connection: AsyncSmtpConnection) {
+        if self.permits.is_closed() {
+            return;
+        }
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(IdleConnection {
+                connection,
+                since: Instant::now(),
             });
+    }
+
+    /// Opens a connection: TCP with `TCP_NODELAY`, EHLO, STARTTLS when asked for, then the
+    /// login when `smtp_url` has credentials.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, EmailError> {
+        let server = (self.server.host.as_str(), self.server.port);
+        let mut connection = match (&self.tls, self.server.security) {
+            (Some(tls), Security::Implicit) => AsyncSmtpConnection::connect_tokio1(
+                server,
+                Some(self.timeout),
+                &self.hello,
+                Some(tls.clone()),
+                None,
+            )
+            .await
+            .map_err(classify)?,
+            (tls, _) => {
+                let tcp = tokio::net::TcpStream::connect(server)
+                    .await
+                    .map_err(EmailError::Unreachable)?;
+                tcp.set_nodelay(true).map_err(EmailError::Unreachable)?;
+                let mut connection =
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                        .await
+                        .map_err(classify)?;
+                if let Some(tls) = tls {
+                    connection
+                        .starttls(tls.clone(), &self.hello)
+                        .await
+                        .map_err(classify)?;
+                }
+                connection
+            }
+        };
+        if let Some((user, pass)) = &self.server.credentials {
+            connection
+                .auth(
+                    &[Mechanism::Plain, Mechanism::Login],
+                    &Credentials::new(user.clone(), pass.clone()),
+                )
+                .await
+                .map_err(classify)?;
         }
+        Ok(connection)
     }
 
     /// Closes the pooled connections (with QUIT) and refuses later sends.
     pub async fn shutdown(&self) {
         self.permits.close();
-        let current = self
-            .transport
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(t) = current {
-            let _ = tokio::time::timeout(self.timeout, t.shutdown()).await;
+        let parked = std::mem::take(
+            &mut *self
+                .idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for mut idle in parked {
+            let _ = tokio::time::timeout(self.timeout, idle.connection.quit()).await;
         }
     }
 }
