@@ -218,6 +218,40 @@ async fn a_refused_recipient_is_a_permanent_failure() {
 }
 
 #[tokio::test]
+async fn credentials_in_the_url_log_in_once_per_connection_and_a_wrong_password_is_transient() {
+    let sink = SmtpSink::start_with(SinkConfig {
+        login: Some(("canvass".to_owned(), "s3cret:pass".to_owned())),
+        ..SinkConfig::default()
+    })
+    .await;
+    // Plain SMTP may carry a password only to a loopback relay; `:` is percent-encoded.
+    let url = sink
+        .url()
+        .replace("smtp://", "smtp://canvass:s3cret%3Apass@");
+    let mailer = Mailer::from_settings(&url, FROM).unwrap();
+    mailer.send(&notice("ada@example.net")).await.unwrap();
+    mailer.send(&notice("bob@example.net")).await.unwrap();
+    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(
+        (sink.connections(), sink.logins()),
+        (1, 1),
+        "one login, reused"
+    );
+
+    // A wrong password: a setting to fix, so every queued email can still go (transient).
+    let wrong = sink.url().replace("smtp://", "smtp://canvass:wrong@");
+    let e = Mailer::from_settings(&wrong, FROM)
+        .unwrap()
+        .send(&notice("ada@example.net"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, EmailError::Unavailable(_)), "{e:?}");
+    assert_eq!(e.smtp_code(), Some(535));
+    assert!(!e.is_permanent());
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[tokio::test]
 async fn a_busy_server_is_a_transient_failure() {
     let sink = SmtpSink::start_with(SinkConfig {
         reject_transient: vec!["later@example.net".to_owned()],

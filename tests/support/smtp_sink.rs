@@ -1,7 +1,8 @@
 //! A small real SMTP server for tests (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA with
 //! dot-stuffing, RSET, NOOP, QUIT) on an ephemeral loopback port. It records each message's
 //! envelope and raw data, and can refuse chosen recipients with 550 (permanent) or 421
-//! (transient, closing the connection as RFC 5321 §3.8 says), or never greet at all.
+//! (transient, closing the connection as RFC 5321 §3.8 says), or never greet at all. With a
+//! `login` it offers and requires `AUTH PLAIN` (RFC 4954), answering 535 to a wrong password.
 //!
 //! Include it with `#[path = "support/smtp_sink.rs"] mod smtp_sink;`.
 
@@ -27,6 +28,8 @@ pub struct SinkConfig {
     pub stall_on: Vec<String>,
     /// Accept connections but never say anything (to test client timeouts).
     pub silent: bool,
+    /// When set, offer `AUTH PLAIN` and require this user name and password before MAIL.
+    pub login: Option<(String, String)>,
 }
 
 /// One message as the sink received it.
@@ -124,6 +127,7 @@ struct Shared {
     connections: AtomicUsize,
     open: AtomicUsize,
     most_open: AtomicUsize,
+    logins: AtomicUsize,
 }
 
 /// A running sink; it stops when dropped.
@@ -186,6 +190,11 @@ impl SmtpSink {
         self.shared.connections.load(Ordering::SeqCst)
     }
 
+    /// Successful `AUTH` commands so far.
+    pub fn logins(&self) -> usize {
+        self.shared.logins.load(Ordering::SeqCst)
+    }
+
     /// The most connections that were open at the same time.
     pub fn most_open(&self) -> usize {
         self.shared.most_open.load(Ordering::SeqCst)
@@ -222,6 +231,7 @@ async fn session(stream: TcpStream, config: &SinkConfig, shared: &Shared) -> std
     }
     write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
     let mut greeted = false;
+    let mut authenticated = false;
     let mut mail_from: Option<String> = None;
     let mut rcpt_to: Vec<String> = Vec::new();
     loop {
@@ -235,10 +245,35 @@ async fn session(stream: TcpStream, config: &SinkConfig, shared: &Shared) -> std
             .to_owned();
         let (verb, arg) = text.split_once(' ').unwrap_or((&text, ""));
         let reply: &[u8] = match verb.to_ascii_uppercase().as_str() {
+            "EHLO" if config.login.is_some() => {
+                greeted = true;
+                (mail_from, rcpt_to) = (None, Vec::new());
+                b"250-sink.test\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SIZE 10485760\r\n"
+            }
             "EHLO" => {
                 greeted = true;
                 (mail_from, rcpt_to) = (None, Vec::new());
                 b"250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n"
+            }
+            "AUTH" => match &config.login {
+                None => b"502 5.5.1 no AUTH here\r\n",
+                Some((user, pass)) => {
+                    // `AUTH PLAIN <base64 of "\0user\0pass">`, the initial response inline.
+                    let given = arg
+                        .strip_prefix("PLAIN ")
+                        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                    let expected = format!("\0{user}\0{pass}").into_bytes();
+                    if given.as_deref() == Some(expected.as_slice()) {
+                        authenticated = true;
+                        shared.logins.fetch_add(1, Ordering::SeqCst);
+                        b"235 2.7.0 authenticated\r\n"
+                    } else {
+                        b"535 5.7.8 bad credentials\r\n"
+                    }
+                }
+            },
+            "MAIL" if config.login.is_some() && !authenticated => {
+                b"530 5.7.0 authentication required\r\n"
             }
             "HELO" => {
                 greeted = true;
