@@ -100,11 +100,12 @@ impl App {
     }
 
     /// Deletes one of the caller's recordings: its objects, then its rows. Evidence already
-    /// shared from it stays (the agency's copy).
-    pub async fn delete_recording(&self, who: &Principal, id: &str) -> Result<()> {
+    /// shared from it stays (the agency's copy). Answers the recording as it was.
+    pub async fn delete_recording(&self, who: &Principal, id: &str) -> Result<RecordingRecord> {
         let r = self.owned_recording(who, id).await?;
         let segments = self.db.segments(&r.id).await?;
         self.delete_objects_then_rows(&segments, self.db.delete_recording(&r.id))
-            .await
+            .await?;
+        Ok(r)
     }
 }

@@ -622,9 +622,7 @@ impl App {
             }
         }
     }
-}
 
-impl App {
     /// Removes the blob store's staging files left by a process that stopped mid-write (a
     /// crash or a kill during an upload, a share or a copy). Only files untouched for
     /// [`STAGING_AGE`] go, so writes in progress, here or in another instance, are safe.

@@ -564,15 +564,12 @@ pub async fn delete_recording(
     Path(id): Path<String>,
     f: SessionForm<CsrfForm>,
 ) -> Response {
-    let deleted = async {
-        let recording = state.app.recording(&f.who, &id).await?;
-        state.app.delete_recording(&f.who, &recording.id).await?;
-        Ok::<_, AppError>(recording.device_id)
-    };
-    match deleted.await {
-        Ok(camera) => {
-            Redirect::to(&format!("/cameras?done=deleted#camera-{camera}")).into_response()
-        }
+    match state.app.delete_recording(&f.who, &id).await {
+        Ok(deleted) => Redirect::to(&format!(
+            "/cameras?done=deleted#camera-{}",
+            deleted.device_id
+        ))
+        .into_response(),
         Err(e) => PageError::from(e).into_response(),
     }
 }
