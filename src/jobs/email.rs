@@ -354,7 +354,8 @@ pub struct MailerOptions {
     /// Relays limit connections per client, so sends beyond this wait for a free connection
     /// instead of opening more.
     pub max_connections: u32,
-    /// How long an unused pooled connection stays open.
+    /// How long an unused pooled connection may be reused; one parked longer is closed at the
+    /// next send instead.
     pub idle_timeout: Duration,
 }
 
